@@ -1,0 +1,167 @@
+"""Regenerate chapters/ and nnlib/ from solutions/, or check that they are up to date.
+
+- chapters/NN_name/name.ipynb: the learner notebooks, made by nbgrader's `generate_assignment`
+  (solutions become stubs, hidden tests vanish, outputs are cleared, cells are locked).
+- nnlib/MODULE.py: the reference modules, made from the `#| export` cells (see export.py).
+
+A learner's own work is never overwritten: a chapter notebook they have worked in is moved to a
+dated backup first, and a module they exported is left alone (see `python3 course.py restore`).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.export import GENERATED, collect, module_path, reference_header, render, \
+    write_atomically
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS, CHAPTERS, PACKAGE = ROOT / "solutions", ROOT / "chapters", ROOT / "nnlib"
+REFERENCE_MARK = "the course's reference solution"
+IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+
+
+class BuildError(Exception):
+    """solutions/ cannot be turned into chapters/ and nnlib/."""
+
+
+def source_notebooks() -> list[Path]:
+    """solutions/NN_name/name.ipynb for every chapter, in chapter order."""
+    return sorted(path for path in SOLUTIONS.glob("*/*.ipynb"))
+
+
+def nbgrader_api(course_dir: Path, timeout: int = 30):
+    """An nbgrader API object for a course directory with its own gradebook, quiet unless it fails.
+
+    `timeout` is the limit, in seconds, for each cell when nbgrader executes a notebook.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    # nbgrader runs its environment's `alembic` command: make sure it is found outside an activated venv.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+    config = Config()
+    config.CourseDirectory.root = str(course_dir)
+    config.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+    config.Execute.timeout = timeout
+    config.Application.log_level = logging.WARNING
+    return NbGraderAPI(config=config)
+
+
+def generate_chapters() -> dict[str, bytes]:
+    """The learner notebooks nbgrader generates, as {path relative to the repo: content}."""
+    generated = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Path(tmp)
+        shutil.copytree(SOLUTIONS, course / "source", ignore=IGNORED)
+        api = nbgrader_api(course)
+        for notebook in source_notebooks():
+            chapter = notebook.parent.name
+            result = api.generate_assignment(chapter, force=True)
+            if not result["success"]:
+                raise BuildError(f"nbgrader could not generate {chapter}:\n{result.get('log', '')}"
+                                 f"\n{result.get('error', '')}")
+            for path in sorted((course / "release" / chapter).rglob("*")):
+                if path.is_file():
+                    relative = path.relative_to(course / "release")
+                    generated[f"chapters/{relative.as_posix()}"] = path.read_bytes()
+    return generated
+
+
+def generate_modules() -> dict[str, bytes]:
+    """The reference nnlib modules, as {path relative to the repo: content}."""
+    generated, origin = {}, {}
+    for notebook in source_notebooks():
+        source = notebook.relative_to(ROOT).as_posix()
+        for module, cells in collect(notebook).items():
+            if module in origin:
+                raise BuildError(f"nnlib.{module} is exported by both {origin[module]} and {source}")
+            origin[module] = source
+            path = module_path(PACKAGE, module).relative_to(ROOT).as_posix()
+            generated[path] = render(module, cells, reference_header(source)).encode()
+    return generated
+
+
+def holds_learner_work(path: Path) -> bool:
+    """Whether a file in chapters/ or nnlib/ holds a learner's work rather than generated content."""
+    if path.suffix == ".py":
+        first_line = path.read_text().partition("\n")[0]
+        return first_line.startswith(GENERATED) and REFERENCE_MARK not in first_line
+    if path.suffix != ".ipynb":
+        return False
+    try:
+        cells = json.loads(path.read_text())["cells"]
+    except (ValueError, KeyError):
+        return True
+    for cell in cells:
+        if cell.get("outputs") or cell.get("execution_count"):
+            return True
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["metadata"].get("nbgrader", {}).get("solution") and \
+                "raise NotImplementedError()" not in source:
+            return True
+    return False
+
+
+def stale_files(generated: dict[str, bytes]) -> list[Path]:
+    """Generated files whose source is gone: chapter folders and reference modules."""
+    chapters = {Path(key).parts[1] for key in generated if key.startswith("chapters/")}
+    stale = [path for path in sorted(CHAPTERS.iterdir())
+             if path.is_dir() and path.name not in chapters] if CHAPTERS.exists() else []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.relative_to(ROOT).as_posix() not in generated and \
+                REFERENCE_MARK in path.read_text().partition("\n")[0]:
+            stale.append(path)
+    return stale
+
+
+def build(check: bool = False, strict: bool = False) -> bool:
+    """Write (or, with check=True, compare) everything generated from solutions/. True if all is well.
+
+    In check mode a difference fails, except in files that hold a learner's own work, which are
+    reported and skipped unless `strict` (what CI uses: a clean clone holds no learner work).
+    """
+    generated = {**generate_modules(), **generate_chapters()}
+    problems, skipped = [], []
+    for relative, content in generated.items():
+        path = ROOT / relative
+        if path.exists() and path.read_bytes() == content:
+            continue
+        learner_work = path.exists() and holds_learner_work(path)
+        if check:
+            if learner_work and not strict:
+                skipped.append(relative)
+            else:
+                problems.append(f"{relative} is {'out of date' if path.exists() else 'missing'}")
+            continue
+        if learner_work and path.suffix == ".py":
+            print(f"kept {relative}: it holds your own export (`python3 course.py restore` "
+                  "puts the reference back)")
+            continue
+        if learner_work:
+            backup = path.with_name(f"{path.stem}.backup-{time.strftime('%Y%m%d-%H%M%S')}.ipynb")
+            path.replace(backup)
+            print(f"your work in {relative} is kept in {backup.relative_to(ROOT)}")
+        write_atomically(path, content.decode())
+        print(f"wrote {relative}")
+    stale = stale_files(generated)
+    problems += [f"{path.relative_to(ROOT)} has no source in solutions/" for path in stale]
+    for relative in skipped:
+        print(f"skipped {relative}: it holds your own work")
+    if check and problems:
+        print("Generated files differ from what solutions/ generates:\n  " + "\n  ".join(problems))
+        print("Run `python3 course.py build` and commit the result.")
+        return False
+    if not check:
+        for path in stale:
+            print(f"warning: {path.relative_to(ROOT)} has no source in solutions/; remove it if unused")
+    return True

