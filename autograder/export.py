@@ -90,7 +90,10 @@ def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step: readers see the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes a private file; this is an ordinary one
         with os.fdopen(fd, "w") as file:
             file.write(text)
         os.replace(tmp, path)

@@ -72,3 +72,4 @@ def test_atomic_write_replaces_the_whole_file(tmp_path):
     write_atomically(path, "new\n")
     assert path.read_text() == "new\n"
     assert [p.name for p in path.parent.iterdir()] == ["mod.py"]
+    assert path.stat().st_mode & 0o044, "a generated module must be readable by others"
