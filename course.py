@@ -2,7 +2,14 @@
 """Set up the course and run its commands. Needs only Python 3.10+ and the package index.
 
     python3 course.py lab             set up, then open the course in JupyterLab
-    python3 course.py test            set up, then run every test (exactly what CI runs)
+    python3 course.py test [ARGS]     set up, then run every test (exactly what CI runs);
+                                      ARGS go to pytest, e.g. tests/test_derivatives.py
+Learners:
+    python3 course.py check 1         run chapter 1's tests on your notebook
+    python3 course.py export 1        check chapter 1, then put your code into nnlib
+    python3 course.py restore MODULE  put the course's reference module back (or: restore all)
+    python3 course.py status          which exercises pass, which nnlib modules are yours
+Instructors:
     python3 course.py build           regenerate chapters/ and nnlib/ from solutions/
     python3 course.py build --check   fail if chapters/ or nnlib/ differ from what solutions/ generates
 
@@ -116,8 +123,9 @@ def test(pytest_args: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    commands = {"lab", "test", "build"}
-    if not argv or argv[0] not in commands:
+    commands = {"lab", "test", "build", "check", "export", "restore", "status"}
+    needs_argument = {"check", "export", "restore"}
+    if not argv or argv[0] not in commands or (argv[0] in needs_argument and len(argv) != 2):
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
     setup()
@@ -131,9 +139,18 @@ def main(argv: list[str]) -> None:
     elif command == "test":
         test(rest)
     elif command == "build":
-        from autograder.build import build
+        from autograder.build import BuildError, build
+        from autograder.export import ExportError
 
-        sys.exit(0 if build(check="--check" in rest) else 1)
+        try:
+            sys.exit(0 if build(check="--check" in rest) else 1)
+        except (BuildError, ExportError) as error:
+            sys.exit(f"build failed: {error}")
+    else:
+        from autograder import learner
+
+        action = getattr(learner, command)
+        sys.exit(0 if action(*rest) else 1)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,8 @@ def stale_files(generated: dict[str, bytes]) -> list[Path]:
     stale = [path for path in sorted(CHAPTERS.iterdir())
              if path.is_dir() and path.name not in chapters] if CHAPTERS.exists() else []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path.relative_to(ROOT).as_posix() not in generated and \
+        relative = path.relative_to(ROOT)
+        if relative.as_posix() not in generated and not relative.parts[1].startswith(".") and \
                 REFERENCE_MARK in path.read_text().partition("\n")[0]:
             stale.append(path)
     return stale

@@ -1,0 +1,221 @@
+"""The learner's commands: check a chapter, export it into nnlib, restore the reference, status.
+
+    python3 course.py check 1         run chapter 1's visible tests on your notebook
+    python3 course.py export 1        check, then write your #| export cells into nnlib
+    python3 course.py restore derivatives   (or: restore all) put the reference module back
+    python3 course.py status          per chapter: exercises passing, modules that are yours
+
+`check` runs your notebook, chapters/NN_name/name.ipynb, top to bottom in a fresh kernel, with
+its test cells as the course wrote them (an edited or deleted test cell is put back first).
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS
+from autograder.export import collect, module_path, reference_header, render, write_atomically
+
+HIDDEN_TESTS = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
+BACKUPS = PACKAGE / ".backup"
+
+
+@dataclass
+class Result:
+    """The outcome of one graded test cell."""
+    grade_id: str
+    points: float
+    passed: bool
+    message: str = ""
+
+
+def find_chapter(name: str) -> str:
+    """The chapter folder a learner means by '1', '01', '01_derivatives' or 'derivatives'."""
+    chapters = sorted(path.name for path in SOLUTIONS.iterdir() if path.is_dir())
+    for chapter in chapters:
+        number, _, title = chapter.partition("_")
+        if name in (chapter, title) or (name.isdigit() and int(name) == int(number)):
+            return chapter
+    raise SystemExit(f"No chapter {name!r}; the chapters are: {', '.join(chapters)}")
+
+
+def notebook_of(folder: Path) -> Path:
+    return next(folder.glob("*.ipynb"))
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def with_course_tests(learner: dict, reference: dict) -> dict:
+    """The learner's notebook with every graded test cell as the course wrote it (hidden tests
+    removed): an edited test cell is replaced, a deleted one is put back where it was."""
+    tests = {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in reference["cells"]
+             if cell["metadata"].get("nbgrader", {}).get("grade")}
+    cells, seen = [], set()
+    for cell in learner["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in tests:
+            seen.add(grade_id)
+            cell = tests[grade_id]
+        elif cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            continue  # a graded cell the course does not have
+        cells.append(cell)
+    # Put back deleted test cells after the cell that precedes them in the reference.
+    for index, cell in enumerate(reference["cells"]):
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in tests and grade_id not in seen:
+            previous = reference["cells"][index - 1].get("id") if index else None
+            at = next((i + 1 for i, c in enumerate(cells) if c.get("id") == previous), len(cells))
+            cells.insert(at, tests[grade_id])
+    clean = []
+    for cell in cells:
+        cell = json.loads(json.dumps(cell))
+        if cell["metadata"].get("nbgrader", {}).get("grade"):
+            cell["source"] = HIDDEN_TESTS.sub("", source(cell))
+        clean.append(cell)
+    return {**learner, "cells": clean}
+
+
+def first_failure(outputs: list[dict]) -> str:
+    for output in outputs:
+        if output.get("output_type") == "error":
+            if output["ename"] == "NotImplementedError":
+                return "not done yet: a stub still raises NotImplementedError"
+            return f"{output['ename']}: {output['evalue']}".strip()
+    return ""
+
+
+def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
+    """Run the learner's notebook of `chapter` with the course's visible tests; one Result per test."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    solution = notebook_of(SOLUTIONS / chapter)
+    learner_path = CHAPTERS / chapter / solution.name
+    if not learner_path.exists():
+        raise SystemExit(f"{learner_path.relative_to(ROOT)} is missing: `git checkout` it back")
+    reference = json.loads(solution.read_text())
+    try:
+        learner = json.loads(learner_path.read_text())
+    except ValueError as error:
+        raise SystemExit(f"{learner_path.relative_to(ROOT)} is not a valid notebook ({error}); "
+                         "restore it with `git checkout` or from a backup") from None
+    notebook = nbformat.reads(json.dumps(with_course_tests(learner, reference)), as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(learner_path.parent)}})
+    client.execute()
+    results = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            message = first_failure(cell.get("outputs", []))
+            results.append(Result(meta["grade_id"], meta.get("points", 0), not message, message))
+    return results
+
+
+def report(chapter: str, results: list[Result]) -> bool:
+    """Print one line per test; True when all pass."""
+    print(f"{chapter}:")
+    for result in results:
+        score = result.points if result.passed else 0
+        mark = "pass" if result.passed else "FAIL"
+        line = f"  {mark}  {result.grade_id:<36} {score:g}/{result.points:g}"
+        print(line + (f"  {result.message.splitlines()[0][:300]}" if result.message else ""))
+    earned = sum(r.points for r in results if r.passed)
+    print(f"  {earned:g}/{sum(r.points for r in results):g} points on the visible tests "
+          "(the grader also runs hidden tests)")
+    return all(result.passed for result in results)
+
+
+def check(name: str) -> bool:
+    chapter = find_chapter(name)
+    return report(chapter, run_checks(chapter))
+
+
+def learner_header(notebook: Path, module: str) -> list[str]:
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return [f"Generated from {notebook.relative_to(ROOT).as_posix()}: your own code, exported {stamp}.",
+            f"`python3 course.py restore {module}` puts the course's reference solution back."]
+
+
+def export(name: str) -> bool:
+    """Check the chapter, then write the learner's export cells into nnlib (old module backed up)."""
+    chapter = find_chapter(name)
+    results = run_checks(chapter)
+    if not report(chapter, results):
+        failing = ", ".join(r.grade_id for r in results if not r.passed)
+        print(f"Not exported: first make these pass: {failing}. nnlib is unchanged.")
+        return False
+    notebook = CHAPTERS / chapter / notebook_of(SOLUTIONS / chapter).name
+    modules = {module: render(module, cells, learner_header(notebook, module))
+               for module, cells in collect(notebook).items()}  # all rendered before any write
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for module, text in modules.items():
+        path = module_path(PACKAGE, module)
+        if path.exists():
+            BACKUPS.mkdir(exist_ok=True)
+            shutil.copy2(path, BACKUPS / f"{module}.{stamp}.py")
+        write_atomically(path, text)
+        print(f"nnlib.{module} now holds your code ({path.relative_to(ROOT)}; the previous "
+              f"version is in {BACKUPS.relative_to(ROOT)}/{module}.{stamp}.py)")
+    return True
+
+
+def reference_modules() -> dict[str, tuple[Path, str]]:
+    """{module: (solution notebook, reference text)} for every module a chapter exports."""
+    modules = {}
+    for notebook in sorted(SOLUTIONS.glob("*/*.ipynb")):
+        origin = notebook.relative_to(ROOT).as_posix()
+        for module, cells in collect(notebook).items():
+            modules[module] = (notebook, render(module, cells, reference_header(origin)))
+    return modules
+
+
+def restore(name: str) -> bool:
+    """Put the reference version of one module (or 'all') back into nnlib."""
+    modules = reference_modules()
+    names = sorted(modules) if name == "all" else [name.removeprefix("nnlib.")]
+    unknown = [module for module in names if module not in modules]
+    if unknown:
+        print(f"No module {unknown[0]!r}; the modules are: {', '.join(sorted(modules))}")
+        return False
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for module in names:
+        path = module_path(PACKAGE, module)
+        if path.exists() and path.read_text() == modules[module][1]:
+            continue
+        if path.exists():
+            BACKUPS.mkdir(exist_ok=True)
+            shutil.copy2(path, BACKUPS / f"{module}.{stamp}.py")
+        write_atomically(path, modules[module][1])
+        print(f"nnlib.{module} is the course's reference again")
+    return True
+
+
+def owner(module: str) -> str:
+    path = module_path(PACKAGE, module)
+    if not path.exists():
+        return "missing (run `python3 course.py restore all`)"
+    first = path.read_text().partition("\n")[0]
+    return "reference" if REFERENCE_MARK in first else "yours" if "your own code" in first else "edited"
+
+
+def status() -> bool:
+    """For each chapter: its visible tests, and whose code each of its modules holds."""
+    modules = reference_modules()
+    for folder in sorted(path for path in SOLUTIONS.iterdir() if path.is_dir()):
+        chapter = folder.name
+        results = run_checks(chapter)
+        passed = [r for r in results if r.passed]
+        owned = ", ".join(f"nnlib.{m} ({owner(m)})" for m, (nb, _) in modules.items()
+                          if nb.parent == folder)
+        print(f"{chapter}: {len(passed)}/{len(results)} tests pass; {owned or 'no modules'}")
+        for result in results:
+            if not result.passed:
+                print(f"    to do: {result.grade_id}")
+    return True
