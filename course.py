@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -42,7 +43,7 @@ def say(message: str) -> None:
 def setup_fingerprint() -> str:
     """What the environment depends on: when this changes, setup runs again."""
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "constraints.txt"):
+    for name in ("pyproject.toml", "constraints.txt", "course.py"):
         digest.update((ROOT / name).read_bytes())
     digest.update(MNIST_PACKAGE.encode())
     digest.update(sys.version.encode())
@@ -74,8 +75,28 @@ def setup() -> None:
     subprocess.run([*jupyter, "server", "extension", "disable", "--sys-prefix",
                     *(f"nbgrader.server_extensions.{name}"
                       for name in ("assignment_list", "course_list", "formgrader"))], **quiet)
+    ensure_graphviz()
+    say("reading MNIST once into the cache (a few seconds)")
+    subprocess.run([str(PYTHON), "-c", "from nnlib.data import load_mnist; load_mnist()"],
+                   cwd=ROOT, check=True)
     STAMP.write_text(fingerprint)
     say("setup done")
+
+
+def ensure_graphviz() -> None:
+    """Graphviz's `dot` draws chapter 2's expression graphs. It is a system program: install it
+    where we may (as root, with apt), else say how; without it graphs are drawn as text."""
+    if shutil.which("dot"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        say("installing graphviz (apt-get) to draw expression graphs")
+        quiet = {"check": False, "stdout": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "update", "-qq"], **quiet)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "graphviz"], **quiet,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    if not shutil.which("dot"):
+        say("graphviz's `dot` program is missing: chapter 2 will draw its graphs as text. For "
+            "pictures, install graphviz (`sudo apt install graphviz`, `brew install graphviz`, ...)")
 
 
 def in_venv() -> bool:
