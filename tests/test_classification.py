@@ -1,0 +1,360 @@
+"""nnlib.classification (chapter 4): stable log-sum-exp, LogSoftmax, NLLLoss, CrossEntropyLoss.
+
+References are computed independently of the implementation: exact sums in decimal arithmetic
+(no max subtracted, no overflow), the formulas written out, and central differences in float64.
+"""
+import math
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from nnlib.classification import (CrossEntropyLoss, LogSoftmax, NLLLoss, log_softmax, logsumexp,
+                                  nll_loss, softmax)
+from nnlib.gradcheck import gradcheck
+from nnlib.layers import Linear, ReLU
+from nnlib.module import Sequential
+from nnlib.optim import SGD
+from nnlib.testing import assert_close
+from nnlib.training import fit
+
+
+def exact_logsumexp(x, dim=-1, keepdims=False):
+    """log(sum(exp(x))) along `dim` in 28-digit decimal arithmetic, straight from the definition."""
+    def one(values):
+        return float(sum(Decimal(float(v)).exp() for v in values).ln())
+    out = np.apply_along_axis(one, dim, np.asarray(x, dtype=np.float64))
+    return np.expand_dims(out, dim) if keepdims else out
+
+
+def exact_log_softmax(x, dim=-1):
+    """x - log(sum(exp(x))) along `dim`, in decimal arithmetic."""
+    def one(values):
+        lse = sum(Decimal(float(v)).exp() for v in values).ln()
+        return np.array([float(Decimal(float(v)) - lse) for v in values])
+    return np.apply_along_axis(one, dim, np.asarray(x, dtype=np.float64))
+
+
+def finite_differences(f, x, h=1e-6):
+    """Central differences of a scalar function f at x, in float64."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = h
+        grad[index] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+
+
+def re_shape(shape):
+    """A shape as it appears in a message, escaped for a regular expression."""
+    return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
+
+
+def random_batch(rng, n, c, scale=1.0):
+    """Logits (n, c) and integer targets (n,)."""
+    return rng.normal(scale=scale, size=(n, c)), rng.integers(0, c, size=n)
+
+
+# ---------------------------------------------------------------- logsumexp
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 5)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_matches_exact_sum_on_every_axis(shape, keepdims):
+    x = np.random.default_rng(0).normal(scale=20.0, size=shape)
+    for dim in range(-len(shape), len(shape)):
+        out = logsumexp(x, dim=dim, keepdims=keepdims)
+        assert_close(out, exact_logsumexp(x, dim, keepdims), rtol=1e-13,
+                     msg=f"logsumexp(shape {shape}, dim={dim}, keepdims={keepdims})")
+
+
+def test_logsumexp_matches_fsum_of_the_formula():
+    x = np.array([0.3, -1.2, 2.5, 0.0, 1.1])
+    assert_close(logsumexp(x), math.log(math.fsum(math.exp(v) for v in x)), rtol=1e-15)
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e5, 7e5])
+def test_logsumexp_of_extreme_logits_is_finite_and_exact(scale):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 4)) * 10 + rng.choice([-scale, scale], size=(6, 1))
+    x[0] = [scale, -scale, 0.0, scale]
+    out = logsumexp(x)
+    assert np.isfinite(out).all(), f"logsumexp of logits of magnitude {scale:g} is not finite: {out}"
+    assert_close(out, exact_logsumexp(x), rtol=1e-14)
+
+
+def test_logsumexp_near_the_float64_limit():
+    x = np.array([[1e300, 1e300], [-1e300, -1e300], [1e300, -1e300]])
+    assert_close(logsumexp(x), np.array([1e300, -1e300, 1e300]), rtol=1e-15)
+
+
+def test_logsumexp_of_masked_and_infinite_entries():
+    x = np.array([[-np.inf, -np.inf, -np.inf], [-np.inf, 0.0, 0.0], [np.inf, 0.0, 1.0]])
+    with np.errstate(divide="ignore"):
+        out = logsumexp(x)
+    assert_close(out, np.array([-np.inf, np.log(2.0), np.inf]))
+
+
+def test_logsumexp_shapes_and_input_untouched():
+    x = np.random.default_rng(2).normal(size=(3, 4))
+    before = x.copy()
+    assert logsumexp(x).shape == (3,), logsumexp(x).shape
+    assert logsumexp(x, keepdims=True).shape == (3, 1)
+    assert logsumexp(x, dim=0).shape == (4,)
+    assert np.ndim(logsumexp(x[0])) == 0, "a 1-D input gives a scalar"
+    assert_close(x, before, rtol=0, atol=0, msg="logsumexp modified its input")
+
+
+def test_logsumexp_keeps_float32_without_overflow():
+    # exp overflows above 88.7 in float32
+    x = np.array([[100.0, 101.0, 102.0]], dtype=np.float32)
+    out = logsumexp(x)
+    assert out.dtype == np.float32, out.dtype
+    assert_close(out, np.array([102.0 + np.log(1.0 + np.exp(-1.0) + np.exp(-2.0))]), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- log_softmax and softmax
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_log_softmax_matches_exact_values(dim):
+    x = np.random.default_rng(3).normal(scale=10.0, size=(5, 6))
+    assert_close(log_softmax(x, dim=dim), exact_log_softmax(x, dim), rtol=1e-12, atol=1e-13)
+
+
+def test_log_softmax_is_x_minus_logsumexp():
+    x = np.random.default_rng(4).normal(scale=5.0, size=(4, 3, 5))
+    for dim in (0, 1, 2):
+        assert_close(log_softmax(x, dim=dim), x - logsumexp(x, dim=dim, keepdims=True), rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_rows_are_probabilities_and_match_the_formula():
+    x = np.random.default_rng(5).normal(scale=3.0, size=(7, 5))
+    p = softmax(x)
+    assert (p > 0).all(), "softmax must be positive"
+    assert_close(p.sum(axis=-1), np.ones(7), rtol=1e-14)
+    assert_close(p, np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True), rtol=1e-13)
+    assert_close(softmax(x, dim=0).sum(axis=0), np.ones(5), rtol=1e-14)
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e5])
+def test_log_softmax_of_extreme_logits(scale):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(5, 4)) * 10 + rng.choice([-scale, scale], size=(5, 1))
+    x[0] = [scale, -scale, 0.0, scale]
+    out = log_softmax(x)
+    assert np.isfinite(out).all(), f"log_softmax of logits of magnitude {scale:g}: {out}"
+    assert_close(out, exact_log_softmax(x), rtol=1e-12, atol=1e-9)
+    assert_close(softmax(x).sum(axis=-1), np.ones(5), rtol=1e-14)
+
+
+def test_log_softmax_is_shift_invariant():
+    x = np.random.default_rng(7).normal(size=(4, 6))
+    assert_close(log_softmax(x + 1e4), log_softmax(x), atol=1e-10)
+    assert_close(log_softmax(x - 1e4), log_softmax(x), atol=1e-10)
+
+
+# ---------------------------------------------------------------- LogSoftmax module
+
+
+@pytest.mark.parametrize("shape, dim", [((4, 5), -1), ((5, 3), 0), ((2, 4, 3), 1), ((6,), 0)])
+def test_log_softmax_backward_matches_finite_differences(shape, dim):
+    rng = np.random.default_rng(8)
+    x, g = rng.normal(scale=2.0, size=shape), rng.normal(size=shape)
+    layer = LogSoftmax(dim=dim)
+    out = layer(x)
+    assert_close(out, log_softmax(x, dim=dim), rtol=0, atol=0, msg="forward is log_softmax")
+    g_before = g.copy()
+    grad = layer.backward(g)
+    expected = finite_differences(lambda z: np.sum(g * exact_log_softmax(z, dim)), x)
+    assert_close(grad, expected, rtol=1e-6, atol=1e-8)
+    assert_close(g, g_before, rtol=0, atol=0, msg="backward modified grad_output")
+
+
+def test_log_softmax_backward_is_the_jacobian_product():
+    x = np.random.default_rng(9).normal(size=(3, 4))
+    g = np.random.default_rng(10).normal(size=(3, 4))
+    layer = LogSoftmax()
+    layer(x)
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    expected = np.stack([g[i] @ (np.eye(4) - np.outer(np.ones(4), p[i])) for i in range(3)])
+    assert_close(layer.backward(g), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_log_softmax_gradient_at_extreme_logits_is_finite():
+    rng = np.random.default_rng(11)
+    x, g = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    layer = LogSoftmax()
+    layer(x)
+    reference = layer.backward(g)
+    for shift in (1e4, -1e4, 1e6):
+        layer(x + shift)
+        grad = layer.backward(g)
+        assert np.isfinite(grad).all(), f"gradient at logits shifted by {shift:g}: {grad}"
+        assert_close(grad, reference, atol=1e-9, msg=f"gradient at logits shifted by {shift:g}")
+
+
+def test_log_softmax_backward_errors():
+    layer = LogSoftmax()
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.backward(np.ones((2, 3)))
+    layer(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(2, 3\)"):
+        layer.backward(np.ones((3, 2)))
+
+
+def test_log_softmax_has_no_parameters():
+    assert not LogSoftmax().parameters(), "LogSoftmax has no parameters"
+
+
+# ---------------------------------------------------------------- NLLLoss
+
+
+def test_nll_loss_is_the_mean_negative_log_probability():
+    rng = np.random.default_rng(12)
+    logits, target = random_batch(rng, 9, 4)
+    log_probs = exact_log_softmax(logits)
+    expected = -math.fsum(log_probs[i, target[i]] for i in range(9)) / 9
+    for loss in (nll_loss(log_probs, target), NLLLoss()(log_probs, target)):
+        assert isinstance(loss, float), type(loss)
+        assert_close(loss, expected, rtol=1e-14)
+
+
+def test_nll_loss_mean_does_not_grow_with_the_batch():
+    rng = np.random.default_rng(13)
+    logits, target = random_batch(rng, 5, 3)
+    log_probs = log_softmax(logits)
+    twice = nll_loss(np.concatenate([log_probs, log_probs]), np.concatenate([target, target]))
+    assert_close(twice, nll_loss(log_probs, target), rtol=1e-14, msg="mean over a duplicated batch")
+
+
+@pytest.mark.parametrize("n, c, grad_output", [(6, 4, 1.0), (1, 3, 2.5), (8, 2, -0.5)])
+def test_nll_loss_backward_matches_finite_differences(n, c, grad_output):
+    rng = np.random.default_rng(14)
+    logits, target = random_batch(rng, n, c)
+    log_probs = log_softmax(logits)
+    loss_fn = NLLLoss()
+    loss_fn(log_probs, target)
+    grad = loss_fn.backward(grad_output)
+    expected = finite_differences(lambda z: grad_output * nll_loss(z, target), log_probs)
+    assert_close(grad, expected, rtol=1e-7, atol=1e-10)
+    assert_close(grad, -grad_output * np.eye(c)[target] / n, rtol=1e-15, msg="-grad_output * onehot / N")
+
+
+def test_nll_loss_backward_before_forward():
+    with pytest.raises(RuntimeError, match="before forward"):
+        NLLLoss().backward()
+
+
+# ---------------------------------------------------------------- CrossEntropyLoss
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1e4])
+def test_cross_entropy_is_nll_of_log_softmax(scale):
+    rng = np.random.default_rng(15)
+    logits, target = random_batch(rng, 7, 5, scale=scale)
+    log_softmax_layer, nll, cross_entropy = LogSoftmax(), NLLLoss(), CrossEntropyLoss()
+    loss = cross_entropy(logits, target)
+    assert isinstance(loss, float), type(loss)
+    assert_close(loss, nll(log_softmax_layer(logits), target), rtol=1e-14)
+    assert_close(loss, -np.mean(exact_log_softmax(logits)[np.arange(7), target]), rtol=1e-12)
+    grad = cross_entropy.backward()
+    assert np.isfinite(grad).all(), grad
+    assert_close(grad, log_softmax_layer.backward(nll.backward()), atol=1e-15)
+    p = np.exp(exact_log_softmax(logits))
+    assert_close(grad, (p - np.eye(5)[target]) / 7, atol=1e-15, msg="(softmax - onehot) / N")
+
+
+def test_cross_entropy_backward_matches_finite_differences():
+    rng = np.random.default_rng(16)
+    logits, target = random_batch(rng, 4, 6, scale=2.0)
+    cross_entropy = CrossEntropyLoss()
+    cross_entropy(logits, target)
+    expected = finite_differences(lambda z: 3.0 * CrossEntropyLoss()(z, target), logits)
+    assert_close(cross_entropy.backward(3.0), expected, rtol=1e-6, atol=1e-9)
+
+
+# ---------------------------------------------------------------- gradcheck and training
+
+
+@pytest.mark.parametrize("scale", [1.0, 50.0])
+def test_gradcheck_accepts_every_module(scale):
+    rng = np.random.default_rng(17)
+    logits, target = random_batch(rng, 5, 4, scale=scale)
+    assert gradcheck(LogSoftmax(), logits)
+    assert gradcheck(LogSoftmax(dim=0), logits)
+    assert gradcheck(LogSoftmax(dim=1), rng.normal(size=(2, 3, 4)))
+    assert gradcheck(NLLLoss(), log_softmax(logits), target)
+    assert gradcheck(CrossEntropyLoss(), logits, target)
+    model = Sequential(Linear(3, 6, rng=rng), ReLU(), Linear(6, 4, rng=rng), LogSoftmax())
+    assert gradcheck(model, rng.normal(size=(5, 3)))
+
+
+def test_gradcheck_rejects_a_log_softmax_without_its_second_term():
+    class IdentityBackward(LogSoftmax):
+        def backward(self, grad_output):
+            return grad_output
+
+    with pytest.raises(AssertionError):
+        gradcheck(IdentityBackward(), np.random.default_rng(18).normal(size=(3, 4)))
+
+
+def test_a_classifier_learns_three_blobs():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 60)
+    X = np.array([[-2.0, -1.0], [2.0, -1.0], [0.0, 2.0]])[y] + rng.normal(scale=0.7, size=(180, 2))
+    model = Sequential(Linear(2, 16, rng=rng), ReLU(), Linear(16, 3, rng=rng), LogSoftmax())
+    loss_fn = NLLLoss()
+    before = loss_fn(model(X), y)
+    history = fit(model, loss_fn, SGD(model.parameters(), lr=0.1, momentum=0.9), X, y,
+                  batch_size=30, num_epochs=20, rng=1)
+    assert history["train_loss"][-1] < 0.3 < before, (before, history["train_loss"])
+    accuracy = np.mean(model(X).argmax(axis=1) == y)
+    assert accuracy > 0.95, accuracy
+
+
+# ---------------------------------------------------------------- target errors
+
+
+LOSSES = {
+    "nll_loss": lambda scores, target: nll_loss(scores, target),
+    "NLLLoss": lambda scores, target: NLLLoss()(scores, target),
+    "CrossEntropyLoss": lambda scores, target: CrossEntropyLoss()(scores, target),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES.values(), ids=LOSSES.keys())
+@pytest.mark.parametrize("bad_index", [3, 7, -1])
+def test_target_out_of_range(loss, bad_index):
+    scores = log_softmax(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=rf"target\[2\] = {bad_index}.* 3 classes.*0\.\.2"):
+        loss(scores, np.array([0, 2, bad_index, 1]))
+
+
+@pytest.mark.parametrize("loss", LOSSES.values(), ids=LOSSES.keys())
+@pytest.mark.parametrize("bad_target, dtype", [(np.array([0.0, 1.0, 2.0, 1.0]), "float64"),
+                                               ([0.0, 1.5, 2.0, 1.0], "float64"),
+                                               (np.array([True, False, True, True]), "bool")])
+def test_non_integer_target(loss, bad_target, dtype):
+    with pytest.raises(TypeError, match=f"integer.*{dtype}"):
+        loss(log_softmax(np.zeros((4, 3))), bad_target)
+
+
+@pytest.mark.parametrize("loss", LOSSES.values(), ids=LOSSES.keys())
+@pytest.mark.parametrize("target_shape", [(3,), (5,), (4, 1)])
+def test_batch_size_mismatch(loss, target_shape):
+    target = np.zeros(target_shape, dtype=int)
+    with pytest.raises(ValueError, match=rf"\(4, 3\).*\(4,\).*{re_shape(target_shape)}"):
+        loss(log_softmax(np.zeros((4, 3))), target)
+
+
+@pytest.mark.parametrize("loss", LOSSES.values(), ids=LOSSES.keys())
+def test_scores_must_be_a_batch_of_rows(loss):
+    with pytest.raises(ValueError, match=r"\(N, C\).*\(3,\)"):
+        loss(np.zeros(3), np.array([0]))
+
+
+def test_cross_entropy_errors_name_the_logits():
+    with pytest.raises(ValueError, match="logits has shape"):
+        CrossEntropyLoss()(np.zeros((2, 3)), np.array([0, 1, 2]))
