@@ -1,0 +1,63 @@
+# Generated from solutions/05_mnist/mnist.ipynb: the course's reference solution.
+# Do not edit: edit the notebook, then run `python3 course.py build`.
+
+"""Adam: stochastic gradient descent with a step size adapted to every parameter."""
+from collections.abc import Iterable
+
+import numpy as np
+
+from nnlib.module import Parameter
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2015), as PyTorch's torch.optim.Adam (without its amsgrad variant).
+
+    For each parameter p, with moving averages m and v of p's shape (zeros at the start) and the number of steps
+    t (0 at the start), step() does
+        t <- t + 1
+        g <- p.grad + weight_decay * p.data                 (g = p.grad when weight_decay = 0)
+        m <- beta1 * m + (1 - beta1) * g                    (first moment: the mean of the gradients)
+        v <- beta2 * v + (1 - beta2) * g**2                 (second moment, elementwise)
+        p.data <- p.data - lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - beta1**t) and
+                                                                  v_hat = v / (1 - beta2**t)  (bias correction)
+
+    Args:
+        params: the Parameters to optimize, e.g. model.parameters().
+        lr: the learning rate, >= 0: about the size of every parameter's step.
+        betas: (beta1, beta2), the decay rates of the moving averages m and v, each in [0, 1).
+        eps: added to sqrt(v_hat), against a division by zero; >= 0.
+        weight_decay: the L2 penalty lambda, >= 0: lambda * p is added to the gradient.
+    """
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("Adam got an empty list of parameters")
+        beta1, beta2 = betas
+        if lr < 0 or eps < 0 or weight_decay < 0 or not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"Adam needs lr, eps, weight_decay >= 0 and betas in [0, 1), got lr={lr}, "
+                             f"betas={betas}, eps={eps}, weight_decay={weight_decay}")
+        self.lr, self.betas, self.eps, self.weight_decay = lr, (beta1, beta2), eps, weight_decay
+        self.t = 0                                          # the number of steps taken
+        self.m = [np.zeros_like(p.data) for p in self.params]  # PyTorch's exp_avg
+        self.v = [np.zeros_like(p.data) for p in self.params]  # PyTorch's exp_avg_sq
+
+    def step(self) -> None:
+        """Update every parameter (and its m and v) from its current .grad."""
+        self.t += 1
+        beta1, beta2 = self.betas
+        bias_correction1 = 1 - beta1**self.t
+        bias_correction2 = 1 - beta2**self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad if self.weight_decay == 0 else p.grad + self.weight_decay * p.data
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * g * g
+            p.data -= (self.lr / bias_correction1) * m / (np.sqrt(v / bias_correction2) + self.eps)
+
+    def zero_grad(self) -> None:
+        """Set the gradient of every parameter to zeros."""
+        for p in self.params:
+            p.grad = np.zeros_like(p.data)

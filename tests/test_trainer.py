@@ -1,0 +1,97 @@
+"""nnlib.trainer: a training step against one computed by hand, evaluation, and the one-cycle schedule."""
+import math
+
+import numpy as np
+import pytest
+
+from nnlib.classification import LogSoftmax, NLLLoss
+from nnlib.layers import Linear, ReLU
+from nnlib.module import Sequential
+from nnlib.optim import SGD, Adam
+from nnlib.testing import assert_close
+from nnlib.trainer import evaluate, one_cycle_lr, train_step
+
+
+def reference_step(X, y, W1, b1, W2, b2):
+    """Loss and gradients of Linear-ReLU-Linear-LogSoftmax with NLLLoss, by hand in float64."""
+    Z1 = X @ W1 + b1
+    H = np.maximum(Z1, 0.0)
+    Z2 = H @ W2 + b2
+    shifted = Z2 - Z2.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    n = len(y)
+    dZ2 = np.exp(log_probs)
+    dZ2[np.arange(n), y] -= 1.0
+    dZ2 /= n
+    dZ1 = (dZ2 @ W2.T) * (Z1 > 0)
+    return -log_probs[np.arange(n), y].mean(), [X.T @ dZ1, dZ1.sum(axis=0), H.T @ dZ2, dZ2.sum(axis=0)]
+
+
+def small_model(rng):
+    model = Sequential(Linear(6, 9, rng=rng), ReLU(), Linear(9, 4, rng=rng), LogSoftmax())
+    for p in model.parameters():
+        p.data = p.data + rng.normal(scale=0.1, size=p.data.shape)
+    return model
+
+
+def test_train_step_is_zero_grad_forward_backward_update():
+    rng = np.random.default_rng(0)
+    model = small_model(rng)
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    values = [p.data.copy() for p in model.parameters()]
+    velocities = [np.zeros_like(v) for v in values]
+    for step in range(4):
+        for p in model.parameters():
+            p.grad = rng.normal(size=p.data.shape)  # stale gradients must not leak into the step
+        X, y = rng.normal(size=(7, 6)), rng.integers(0, 4, 7)
+        expected_loss, grads = reference_step(X, y, *values)
+        loss = train_step(model, NLLLoss(), optimizer, X, y)
+        assert isinstance(loss, float)
+        assert_close(loss, expected_loss, rtol=1e-12, msg=f"loss of step {step}")
+        for k, (p, g) in enumerate(zip(model.parameters(), grads)):
+            velocities[k] = 0.9 * velocities[k] + g
+            values[k] = values[k] - 0.1 * velocities[k]
+            assert_close(p.grad, g, rtol=1e-10, atol=1e-14, msg=f"gradient {k} after step {step}")
+            assert_close(p.data, values[k], rtol=1e-10, atol=1e-14, msg=f"parameter {k} after step {step}")
+
+
+def test_train_step_works_with_adam_and_float32():
+    rng = np.random.default_rng(1)
+    model = Sequential(Linear(6, 64, rng=rng, dtype=np.float32), ReLU(), Linear(64, 4, rng=rng, dtype=np.float32),
+                       LogSoftmax())
+    X, y = rng.normal(size=(32, 6)).astype(np.float32), rng.integers(0, 4, 32)
+    optimizer = Adam(model.parameters(), lr=0.01)
+    losses = [train_step(model, NLLLoss(), optimizer, X, y) for _ in range(200)]
+    assert losses[-1] < 0.1 * losses[0], "200 Adam steps on one batch of 32 must fit it"
+    assert all(p.data.dtype == np.float32 and p.grad.dtype == np.float32 for p in model.parameters())
+
+
+def test_evaluate_gives_the_loss_and_the_accuracy_and_changes_nothing():
+    rng = np.random.default_rng(2)
+    model = small_model(rng)
+    X, y = rng.normal(size=(50, 6)), rng.integers(0, 4, 50)
+    before = [p.data.copy() for p in model.parameters()]
+    loss, accuracy = evaluate(model, NLLLoss(), X, y)
+    log_probs = model(X)
+    assert_close(loss, -log_probs[np.arange(50), y].mean(), rtol=1e-12)
+    assert_close(accuracy, float(np.mean(log_probs.argmax(axis=1) == y)), rtol=1e-12)
+    for p, value in zip(model.parameters(), before):
+        assert_close(p.data, value, rtol=0, atol=0)
+
+
+def test_one_cycle_lr_warms_up_linearly_then_anneals_along_a_cosine():
+    total, max_lr = 200, 0.5
+    lrs = np.array([one_cycle_lr(step, total, max_lr) for step in range(total)])
+    warmup = math.ceil(0.15 * total)  # 30 steps
+    assert_close(lrs[:warmup], max_lr * np.arange(1, warmup + 1) / warmup, rtol=1e-12, msg="linear warm-up")
+    assert_close(lrs[warmup], max_lr, rtol=1e-12, msg="the peak, right after the warm-up")
+    progress = (np.arange(warmup, total) - warmup) / (total - warmup)
+    assert_close(lrs[warmup:], max_lr * (1 + np.cos(np.pi * progress)) / 2, rtol=1e-12, msg="cosine annealing")
+    assert np.all(np.diff(lrs[warmup:]) < 0) and 0 < lrs[-1] < 1e-3 * max_lr
+    assert_close(one_cycle_lr(0, 10, 1.0, pct_start=0.0), 1.0, msg="no warm-up: start at the peak")
+
+
+@pytest.mark.parametrize("step, total, pct_start", [(-1, 10, 0.15), (10, 10, 0.15), (0, 10, 1.0), (0, 10, -0.1)])
+def test_one_cycle_lr_rejects_steps_outside_the_run(step, total, pct_start):
+    with pytest.raises(ValueError, match="one_cycle_lr"):
+        one_cycle_lr(step, total, 0.1, pct_start=pct_start)
