@@ -104,7 +104,7 @@ class NnlibRun:
 
     def __init__(self, seed: int, total_steps: int):
         rng = np.random.default_rng(seed)
-        self.model = Sequential(Linear(784, HIDDEN, rng=rng, dtype=np.float32), ReLU(),
+        self.model = Sequential(Linear(784, HIDDEN, rng=rng, dtype=np.float32, input_grad=False), ReLU(),
                                 Linear(HIDDEN, 10, rng=rng, dtype=np.float32), LogSoftmax())
         self.loss_fn = NLLLoss()
         self.optimizer = SGD(self.model.parameters(), lr=MAX_LR, momentum=MOMENTUM)

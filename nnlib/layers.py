@@ -21,12 +21,16 @@ class Linear(Module):
         bias: whether to add a learnable bias b.
         rng: a numpy Generator or a seed for the initial weights (None: fresh, unseeded randomness).
         dtype: the parameters' float type; float32 halves memory and runs about twice as fast.
+        input_grad: whether backward computes dL/dX. Only a model's first layer may turn it off
+            (its input is the data, whose gradient nobody uses); its backward then returns None.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: np.random.Generator | int | None = None, dtype: type = np.float64):
+                 rng: np.random.Generator | int | None = None, dtype: type = np.float64,
+                 input_grad: bool = True):
         rng = np.random.default_rng(rng)
         self.in_features, self.out_features = in_features, out_features
+        self.input_grad = input_grad
         weight = rng.normal(0.0, np.sqrt(2.0 / in_features), (in_features, out_features))
         self.weight = Parameter(weight.astype(dtype))
         self.bias = Parameter(np.zeros(out_features, dtype)) if bias else None
@@ -44,8 +48,8 @@ class Linear(Module):
             y = y + self.bias.data
         return y
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """grad_output dL/dy (N, out_features) -> dL/dX (N, in_features).
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        """grad_output dL/dy (N, out_features) -> dL/dX (N, in_features), or None if not `input_grad`.
 
         Adds dL/dW = X.T @ grad_output (in_features, out_features) to weight.grad and
         dL/db = grad_output summed over the batch (out_features,) to bias.grad.
@@ -55,6 +59,8 @@ class Linear(Module):
         self.weight.grad += X.T @ grad_output
         if self.bias is not None:
             self.bias.grad += grad_output.sum(axis=0)
+        if not self.input_grad:
+            return None  # nobody needs dL/dX (X is the data): skip that matrix product
         return grad_output @ self.weight.data.T
 
     def __repr__(self) -> str:

@@ -197,3 +197,15 @@ def test_linear_keeps_float32_end_to_end():
     assert layer.weight.grad.dtype == np.float32 and layer.bias.grad.dtype == np.float32
     reference = Linear(5, 3, rng=np.random.default_rng(0))
     assert np.allclose(layer.weight.data, reference.weight.data.astype(np.float32))
+
+
+def test_linear_without_input_grad_skips_dx_but_keeps_parameter_grads():
+    rng = np.random.default_rng(1)
+    X, grad_y = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    full, first = Linear(4, 3, rng=2), Linear(4, 3, rng=2, input_grad=False)
+    full(X)
+    first(X)
+    assert full.backward(grad_y) is not None
+    assert first.backward(grad_y) is None, "input_grad=False: backward returns None"
+    assert_close(first.weight.grad, full.weight.grad, msg="weight gradient")
+    assert_close(first.bias.grad, full.bias.grad, msg="bias gradient")

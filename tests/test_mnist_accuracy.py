@@ -33,7 +33,7 @@ def data():
 
 def train(seed, X, y):
     rng = np.random.default_rng(seed)
-    model = Sequential(Linear(784, 256, rng=rng, dtype=np.float32), ReLU(),
+    model = Sequential(Linear(784, 256, rng=rng, dtype=np.float32, input_grad=False), ReLU(),
                        Linear(256, 10, rng=rng, dtype=np.float32), LogSoftmax())
     loss_fn, optimizer = NLLLoss(), SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
     total_steps, step = NUM_EPOCHS * math.ceil(len(X) / BATCH_SIZE), 0
