@@ -353,8 +353,12 @@ def test_without_isolation_the_command_says_so_and_still_limits(tiny, tmp_path, 
     assert not KernelLauncher.detect(LIMITS).isolated
     submit(tmp_path / "subs", "memory",
            notebook(release, DOUBLE, "big = np.empty(3 * 2**30, dtype=np.uint8)\n" + SQUARE))
-    grading.grade("1", tmp_path / "subs", tmp_path / "out", workers=1, limits=LIMITS)
+    gradebook = tmp_path / "elsewhere" / "gradebook.sqlite"  # --db-url
+    gradebook.parent.mkdir()
+    grading.grade("1", tmp_path / "subs", tmp_path / "out", db_url=f"sqlite:///{gradebook}",
+                  workers=1, limits=LIMITS)
     assert "WARNING: NO ISOLATION" in capsys.readouterr().err
+    assert gradebook.exists() and not (tmp_path / "out" / "gradebook.db").exists()
     assert results(tmp_path / "out", "memory")["test_square"][:2] == (0, "graded")
     assert "MemoryError" in (tmp_path / "out" / "nbgrader" / "autograded" / "memory" / "01_tiny"
                              / "tiny.ipynb").read_text()
