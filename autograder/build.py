@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.export import GENERATED, collect, module_path, reference_header, render, \
+from autograder.export import GENERATED, cell_source, collect, module_path, reference_header, render, \
     write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,9 +105,8 @@ def holds_learner_work(path: Path) -> bool:
     for cell in cells:
         if cell.get("outputs") or cell.get("execution_count"):
             return True
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if cell["metadata"].get("nbgrader", {}).get("solution") and \
-                "raise NotImplementedError()" not in source:
+                "raise NotImplementedError()" not in cell_source(cell):
             return True
     return False
 

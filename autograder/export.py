@@ -27,7 +27,8 @@ class ExportError(Exception):
     """A notebook's export directives or exported code are not usable."""
 
 
-def _source(cell: dict) -> str:
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string (notebooks store it as a string or a list of lines)."""
     source = cell["source"]
     return "".join(source) if isinstance(source, list) else source
 
@@ -50,7 +51,7 @@ def collect(notebook_path: Path) -> dict[str, list[str]]:
     for number, cell in enumerate(notebook["cells"], start=1):
         if cell["cell_type"] != "code":
             continue
-        directives, code = _directives(_source(cell))
+        directives, code = _directives(cell_source(cell))
         for name, value in directives:
             if name == "default_exp":
                 default = value

@@ -27,7 +27,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbformat.notebooknode import NotebookNode
 
 from autograder.guarded_execute import NOT_RUN
-from autograder.learner import HIDDEN_TESTS, source
+from autograder.export import cell_source
+from autograder.learner import HIDDEN_TESTS
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -97,9 +98,9 @@ class HideHiddenTests(NbGraderPreprocessor):
         hidden, public = {BEGIN, END}, set()
         for cell in nb.cells:
             if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-                visible, lines = hidden_part(source(cell))
+                visible, lines = hidden_part(cell_source(cell))
                 hidden.update(line.strip() for line in lines)
-                public.update(line.strip() for line in source(cell).splitlines()[:visible])
+                public.update(line.strip() for line in cell_source(cell).splitlines()[:visible])
         hidden = sorted((line for line in hidden - public if len(line) >= MIN_REDACTED),
                         key=len, reverse=True)
         for cell in nb.cells:
@@ -115,7 +116,7 @@ class HideHiddenTests(NbGraderPreprocessor):
     @staticmethod
     def hide_in_test_cell(cell: NotebookNode) -> None:
         """Strip the hidden block, and keep only the error outputs, made safe."""
-        visible, _ = hidden_part(source(cell))
+        visible, _ = hidden_part(cell_source(cell))
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         outputs = []
         for output in cell.get("outputs", []):
@@ -130,7 +131,7 @@ class HideHiddenTests(NbGraderPreprocessor):
                 output.traceback = cut_frames(output.traceback, cell.get("execution_count"), visible)
             outputs.append(output)
         cell.outputs = outputs
-        cell.source = HIDDEN_TESTS.sub("", source(cell))
+        cell.source = HIDDEN_TESTS.sub("", cell_source(cell))
 
 
 class _Unparsed:

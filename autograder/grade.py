@@ -51,6 +51,7 @@ from pathlib import Path, PurePosixPath
 
 from autograder import learner
 from autograder.build import IGNORED, ROOT
+from autograder.export import cell_source
 from autograder.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
 
 GRADED, RESTORED, TIMED_OUT, CRASHED = "graded", "test cell restored", "timed out", "crashed"
@@ -222,7 +223,7 @@ def tampered_tests(notebook: dict, release: dict) -> dict[str, str]:
             meta = cell.get("metadata")
             meta = meta.get("nbgrader") if isinstance(meta, dict) else None
             if isinstance(meta, dict) and meta.get("grade") and "grade_id" in meta:
-                found[meta["grade_id"]] = learner.source(cell)
+                found[meta["grade_id"]] = cell_source(cell)
         return found
     submitted = tests(notebook["cells"])
     return {grade_id: "deleted" if grade_id not in submitted else "edited"

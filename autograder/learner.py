@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS
-from autograder.export import collect, module_path, reference_header, render, write_atomically
+from autograder.export import cell_source, collect, module_path, reference_header, render, write_atomically
 
 HIDDEN_TESTS = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 BACKUPS = PACKAGE / ".backup"
@@ -47,10 +47,6 @@ def notebook_of(folder: Path) -> Path:
     return next(folder.glob("*.ipynb"))
 
 
-def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
 def with_course_tests(learner: dict, reference: dict) -> dict:
     """The learner's notebook with every graded test cell as the course wrote it (hidden tests
     removed): an edited test cell is replaced, a deleted one is put back where it was."""
@@ -76,7 +72,7 @@ def with_course_tests(learner: dict, reference: dict) -> dict:
     for cell in cells:
         cell = json.loads(json.dumps(cell))
         if cell["metadata"].get("nbgrader", {}).get("grade"):
-            cell["source"] = HIDDEN_TESTS.sub("", source(cell))
+            cell["source"] = HIDDEN_TESTS.sub("", cell_source(cell))
         clean.append(cell)
     return {**learner, "cells": clean}
 
