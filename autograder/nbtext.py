@@ -9,6 +9,9 @@ opened by a header line:
     %% solution id=GRADE_ID                an exercise: code with ### BEGIN/END SOLUTION
     %% tests id=GRADE_ID points=N          an autograder test cell (locked, graded)
 
+Any header may end with `tags=TAG[,TAG...]`, the cell's Jupyter tags (for example
+`%% code tags=skip-when-grading`: an illustration the grader does not run).
+
     python -m autograder.nbtext pack NOTEBOOK.nb.txt NOTEBOOK.ipynb
     python -m autograder.nbtext unpack NOTEBOOK.ipynb NOTEBOOK.nb.txt
 
@@ -62,6 +65,8 @@ def pack(text: str, stem: str) -> dict:
         nbgrader = _nbgrader(kind, cell["attrs"])
         if nbgrader:
             out["metadata"]["nbgrader"] = nbgrader
+        if "tags" in cell["attrs"]:
+            out["metadata"]["tags"] = cell["attrs"]["tags"].split(",")
         out["source"] = source
         if kind != "md":
             out["execution_count"] = None
@@ -86,6 +91,8 @@ def unpack(notebook: dict) -> str:
             header = f"%% tests id={meta['grade_id']} points={meta['points']:g}"
         else:
             header = "%% code"
+        if cell.get("metadata", {}).get("tags"):
+            header += f" tags={','.join(cell['metadata']['tags'])}"
         parts.append(f"{header}\n{source}\n")
     return "\n".join(parts)
 

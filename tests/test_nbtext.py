@@ -13,6 +13,9 @@ def f():
 
 %% tests id=test_ex points=2
 assert f()
+
+%% code tags=skip-when-grading,other
+print(f())
 """
 
 
@@ -21,8 +24,13 @@ def test_round_trip_is_exact():
 
 
 def test_cells_get_nbgrader_metadata():
-    md, solution, tests = pack(TEXT, "nb")["cells"]
+    md, solution, tests, _ = pack(TEXT, "nb")["cells"]
     assert "nbgrader" not in md["metadata"]
     assert solution["metadata"]["nbgrader"]["solution"] and not solution["metadata"]["nbgrader"]["grade"]
     grade = tests["metadata"]["nbgrader"]
     assert grade["grade"] and grade["locked"] and grade["points"] == 2 and grade["grade_id"] == "test_ex"
+
+
+def test_tags_become_jupyter_tags():
+    *_, plain = pack(TEXT, "nb")["cells"]
+    assert plain["metadata"] == {"tags": ["skip-when-grading", "other"]}
