@@ -13,6 +13,10 @@ Replaces `Execute` in `Autograde.autograde_preprocessors`. Compared with nbgrade
 - Before each graded test cell, the kernel guard (kernel_guard.py) restores numpy, math, the
   builtins, `assert_close` and IPython's error reporting, in case the submission replaced them.
   What it had to restore is recorded as tampering; if it cannot run, the test fails.
+- The cells no test depends on do not run (`learner.not_run_when_grading`: illustrations
+  tagged `skip-when-grading`, and everything after the last graded cell). A chapter's plots,
+  timings and closing demonstration cost more than its graded part; their output in the
+  feedback says why they are empty (`NOT_GRADED`).
 - Output beyond `Limits.output_kb` per cell is dropped (with a note), so a submission that
   prints gigabytes cannot exhaust the grader's memory or the feedback.
 
@@ -36,11 +40,13 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Bool, Enum, Instance, Integer, Unicode
 
+from autograder.learner import not_run_when_grading
 from autograder.sandbox import KernelLauncher
 
 GUARD_CALL = ('[c for c in ().__class__.__base__.__subclasses__() '
               'if c.__name__ == "_CourseGuard"][0].restore()')
 NOT_RUN = "NotRun"  # ename of the error output put into cells that did not run
+NOT_GRADED = "[not run by the grader: no test depends on this cell]\n"
 
 
 @dataclass
@@ -114,6 +120,7 @@ class GuardedExecute(Execute):
         self._deadline = monotonic() + limits.wall
         self._output_bytes: dict[int, int] = {}
         self._kernel_started = False
+        self._skipped = not_run_when_grading(nb.cells)
         self._runtime = Path(tempfile.mkdtemp(prefix="nnfs-"))  # short: it holds Unix sockets
         try:
             self._prepare_runtime(Path(resources["metadata"]["path"]))
@@ -162,6 +169,9 @@ class GuardedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if index in self._skipped:
+            cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=NOT_GRADED)]
             return cell, resources
         graded = is_grade(cell)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

@@ -6,7 +6,8 @@
     python3 course.py status          per chapter: exercises passing, modules that are yours
 
 `check` runs your notebook, chapters/NN_name/name.ipynb, top to bottom in a fresh kernel, with
-its test cells as the course wrote them (an edited or deleted test cell is put back first).
+its test cells as the course wrote them (an edited or deleted test cell is put back first). Like
+the grader, it skips the cells no test depends on (`not_run_when_grading`).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS
 from autograder.export import cell_source, collect, module_path, reference_header, render, write_atomically
 
+SKIP_TAG = "skip-when-grading"
 HIDDEN_TESTS = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 BACKUPS = PACKAGE / ".backup"
 
@@ -77,6 +79,21 @@ def with_course_tests(learner: dict, reference: dict) -> dict:
     return {**learner, "cells": clean}
 
 
+def not_run_when_grading(cells: list) -> set[int]:
+    """Indices of the cells that neither the grader nor `check` runs, because no test depends on
+    them: the illustrations tagged `skip-when-grading` (plots, timings, drawings; a cell of an
+    exercise or a test always runs), and every cell after the last graded one."""
+    def metadata(cell, key: str, kind: type):
+        meta = cell.get("metadata")
+        value = meta.get(key) if isinstance(meta, dict) else None
+        return value if isinstance(value, kind) else kind()
+
+    last = max((index for index, cell in enumerate(cells) if metadata(cell, "nbgrader", dict).get("grade")),
+               default=-1)
+    return {index for index, cell in enumerate(cells) if index > last or (
+        SKIP_TAG in metadata(cell, "tags", list) and not metadata(cell, "nbgrader", dict))}
+
+
 def first_failure(outputs: list[dict]) -> str:
     for output in outputs:
         if output.get("output_type") == "error":
@@ -102,6 +119,8 @@ def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
         raise SystemExit(f"{learner_path.relative_to(ROOT)} is not a valid notebook ({error}); "
                          "restore it with `git checkout` or from a backup") from None
     notebook = nbformat.reads(json.dumps(with_course_tests(learner, reference)), as_version=4)
+    skipped = not_run_when_grading(notebook.cells)  # as the grader
+    notebook.cells = [cell for index, cell in enumerate(notebook.cells) if index not in skipped]
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(learner_path.parent)}})
     client.execute()

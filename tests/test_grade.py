@@ -34,6 +34,10 @@ assert_close(double(1.5), 3.0, msg="double(1.5)")
 assert_close(double(-4.0), -8.0, msg="double(-4.0) {MARKER}")
 ### END HIDDEN TESTS
 
+%% code tags=skip-when-grading
+import os
+os._exit(1)  # an illustration: were it run, the kernel would die
+
 %% solution id=square
 def square(x):
     ### BEGIN SOLUTION
@@ -46,6 +50,10 @@ assert_close(square(np.arange(3.0)), np.array([0.0, 1.0, 4.0]), msg="square")
 # {MARKER}
 assert_close(square(np.array([-2.0, 0.5])), np.array([4.0, 0.25]), msg="square of other values")
 ### END HIDDEN TESTS
+
+%% code
+import os
+os._exit(1)  # after the last test: were it run, the kernel would die
 """
 DOUBLE = "def double(x):\n    return x + x\n"
 SQUARE = "def square(x):\n    return x ** 2\n"
@@ -178,11 +186,18 @@ def graded(tiny, tmp_path_factory):
             "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"
             "get_ipython().ast_transformers.append(Gut())"]),
         "history": notebook(release, DOUBLE, WRONG_SQUARE),
+        "tagged": notebook(release, DOUBLE, WRONG_SQUARE),
         "snoop": notebook(release, DOUBLE, SQUARE, after_imports=[
             snoop_code(secret_paths, out / "gradebook.db", out, listener.getsockname()[1])]),
     }
-    students["history"]["cells"].append({"cell_type": "code", "execution_count": None, "id": "history",
-                                         "metadata": {}, "outputs": [], "source": "print(In)"})
+    after_test_double = next(i for i, cell in enumerate(students["history"]["cells"])
+                             if cell["metadata"].get("nbgrader", {}).get("grade_id") == "test_double") + 1
+    students["history"]["cells"].insert(after_test_double, {
+        "cell_type": "code", "execution_count": None, "id": "history", "metadata": {}, "outputs": [],
+        "source": "print(In)"})
+    for cell in students["tagged"]["cells"]:  # tags on exercise and test cells are ignored
+        if cell["metadata"].get("nbgrader"):
+            cell["metadata"]["tags"] = ["skip-when-grading"]
     for student, nb in students.items():
         submit(subs, student, nb)
     submit(subs, "misnamed", notebook(release, DOUBLE, SQUARE), name="tiny-Copy1.ipynb")
@@ -207,6 +222,17 @@ def test_correct_blank_and_partly_wrong_submissions_score_what_they_earn(graded)
     totals = (out / "totals.csv").read_text()
     assert "good,5,5,graded,2/2," in totals and "blank,0,5,graded,2/2," in totals
     assert "good: 5/5 points (graded)" in log and "stray.txt: not a student folder" in log
+
+
+def test_the_cells_no_test_needs_are_not_run_and_the_feedback_says_so(graded):
+    """The tiny chapter's illustration (tagged skip-when-grading) and its last cell would kill the
+    kernel: `good` scores full marks only if neither runs. Tagging an exercise or a test cell
+    skips nothing."""
+    out, _, _ = graded
+    assert results(out, "good") == FULL
+    assert results(out, "tagged") == {"test_double": (2, "graded", ""), "test_square": (0, "graded", "")}
+    feedback = (out / "feedback" / "good.html").read_text()
+    assert feedback.count("not run by the grader: no test depends on this cell") == 2
 
 
 def test_an_infinite_loop_stops_the_submission_and_later_exercises_are_not_graded(graded):

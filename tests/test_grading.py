@@ -1,8 +1,12 @@
 """Every chapter through nbgrader's real autograde: the solution scores full marks, the blank
 learner notebook scores 0 on every graded cell, and it fails only at its exercises."""
+import nbformat
 import pytest
+from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
+from autograder.build import SOLUTIONS
+from autograder.learner import not_run_when_grading
 from conftest import CHAPTERS, read_notebook
 
 
@@ -40,3 +44,19 @@ def test_blank_notebook_fails_only_at_its_exercises(graded_course, chapter):
         if output["output_type"] == "error" and output["ename"] != "NotImplementedError"]
     assert not other_errors, f"the blank notebook of {chapter} fails outside its exercises " \
                              f"(cell number, error, message): {other_errors}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_what_the_grader_runs_of_the_solution_needs_nothing_it_skips(chapter):
+    """The grader and `check` skip the illustrations (tagged skip-when-grading) and what follows
+    the last test. The rest of the solution, hidden tests included, runs without an error."""
+    path = next((SOLUTIONS / chapter).glob("*.ipynb"))
+    notebook = nbformat.read(path, as_version=4)
+    skipped = not_run_when_grading(notebook.cells)
+    notebook.cells = [cell for index, cell in enumerate(notebook.cells) if index not in skipped]
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [(cell.source.splitlines()[0], output["ename"], output["evalue"])
+              for cell in notebook.cells for output in cell.get("outputs", [])
+              if output["output_type"] == "error"]
+    assert not errors, f"without the cells the grader skips, {chapter} fails: {errors}"

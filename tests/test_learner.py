@@ -25,6 +25,9 @@ def double(x: float) -> float:
     return 2 * x
     ### END SOLUTION
 
+%% code tags=skip-when-grading
+double = lambda x: 0.0  # an illustration check skips: were it run, test_double would fail
+
 %% tests id=test_double points=2
 assert_close(double(1.5), 3.0, msg="double(1.5)")
 ### BEGIN HIDDEN TESTS
@@ -90,6 +93,23 @@ def test_solved_chapter_exports_the_learners_code_and_keeps_the_old_module(cours
     assert "return x + x" in (course / "nnlib" / "tiny.py").read_text()
     assert learner.restore("all")
     assert (course / "nnlib" / "tiny.py").read_text() == reference
+
+
+def test_check_skips_what_the_grader_skips():
+    """Illustrations tagged skip-when-grading and what follows the last test do not run; a tag on
+    an exercise or a test cell is ignored, and so are malformed metadata and tags."""
+    def cell(nbgrader=None, tags=None):
+        metadata = {} if nbgrader is None else {"nbgrader": nbgrader}
+        if tags is not None:
+            metadata["tags"] = tags
+        return {"cell_type": "code", "metadata": metadata, "source": "pass"}
+
+    skip = ["skip-when-grading"]
+    cells = [cell(), cell(tags=skip), cell({"solution": True}, skip), cell(tags="skip-when-grading"),
+             {"cell_type": "code", "metadata": None, "source": ""}, cell({"grade": True}, skip),
+             cell(tags=["other"]), cell(tags=skip)]
+    assert learner.not_run_when_grading(cells) == {1, 6, 7}
+    assert learner.not_run_when_grading([cell(), cell()]) == {0, 1}  # nothing to grade: nothing runs
 
 
 def test_edited_or_deleted_test_cells_are_put_back(course):

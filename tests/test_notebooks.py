@@ -70,3 +70,14 @@ def test_asserts_do_not_trust_equality(path):
                         isinstance(op, (ast.Eq, ast.NotEq)) for op in compare.ops)), \
                         f"{path.name}: {meta['grade_id']} line {node.lineno} asserts with == or !=; " \
                         "use nnlib.testing.assert_close"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_only_illustrations_are_skipped_when_grading(path):
+    """A cell tagged skip-when-grading is a plain code cell, never an exercise, a test or library
+    code (`#| export`), which later cells need."""
+    wrong = [number for number, cell in enumerate(read_notebook(path)["cells"], start=1)
+             if "skip-when-grading" in cell["metadata"].get("tags", []) and (
+                 cell["cell_type"] != "code" or cell["metadata"].get("nbgrader")
+                 or cell_source(cell).lstrip().startswith(("#| export", "#| default_exp")))]
+    assert not wrong, f"{path.name}: cells {wrong} are tagged skip-when-grading but are not illustrations"
