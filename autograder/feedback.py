@@ -20,7 +20,6 @@ HTMLExporter (see its docstring): most of every page is the same for every stude
 """
 from __future__ import annotations
 
-import json
 import re
 
 from jinja2 import BytecodeCache, pass_context
@@ -185,10 +184,11 @@ TEMPLATES, HIGHLIGHTED, MARKDOWN = TemplateCodeCache(), Memo(), Memo()
 
 
 class CachedHighlight(Highlight2HTML):
-    """nbconvert's code highlighter, remembering each cell it highlighted before."""
+    """nbconvert's code highlighter, remembering each cell it highlighted before (of the cell's
+    metadata, only its magics language changes the result)."""
 
     def __call__(self, source, language=None, metadata=None):
-        key = (source, language or self.pygments_lexer, json.dumps(metadata or {}, sort_keys=True))
+        key = (source, language or self.pygments_lexer, (metadata or {}).get("magics_language"))
         return HIGHLIGHTED.get_or_make(key, lambda: super(CachedHighlight, self).__call__(
             source, language, metadata))
 

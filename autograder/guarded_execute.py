@@ -111,6 +111,7 @@ class GuardedExecute(Execute):
     interrupt_on_timeout = Bool(False).tag(config=True)  # a timeout stops the submission anyway
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
     iopub_timeout = Integer(10).tag(config=True)
+    record_timing = Bool(False).tag(config=True)  # no timestamps in each cell's metadata
 
     def preprocess(self, nb, resources, km=None):
         limits = self.launcher.limits
