@@ -8,11 +8,12 @@ Each submission gets a fresh IPython kernel, started as
   for the wall limit), RLIMIT_FSIZE (file size) and no core dumps, then execs the rest.
 - **Isolation** (where bubblewrap works): new user, mount, pid, network, ipc and uts namespaces,
   uid 65534 without capabilities. The kernel sees only what it needs, read-only: the system's
-  /usr, a few files of /etc, the Python installation and the course's `nnlib` package. It can
-  write only a private /tmp (size-limited), a fresh working directory and the directory of its
-  own connection file. The solutions, the hidden tests, the gradebook and the other
-  submissions are not in its file system, and it has no network: the grader talks to it over
-  Unix sockets (ZeroMQ's ipc transport), which work across network namespaces.
+  /usr, a few files of /etc, the Python installation (less debugpy: `hidden_paths`) and the
+  course's `nnlib` package. It can write only a private /tmp (size-limited), a fresh working
+  directory and the directory of its own connection file. The solutions, the hidden tests, the
+  gradebook and the other submissions are not in its file system, and it has no network: the
+  grader talks to it over Unix sockets (ZeroMQ's ipc transport), which work across network
+  namespaces.
   Where bubblewrap cannot run, the grader says so loudly (`NO_ISOLATION_WARNING`) and runs
   the kernel with the resource limits only.
 
@@ -21,6 +22,7 @@ the workers; `guarded_execute.SandboxedKernelManager` starts each kernel through
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -165,6 +167,8 @@ class KernelLauncher:
                 jail += ["--ro-bind", str(path), str(path)]
         for path in self.read_only:
             jail += ["--ro-bind", path, path]
+        for path in hidden_paths():
+            jail += ["--tmpfs", path]
         jail += ["--ro-bind", str(GUARD), GUARD_IN_SANDBOX,
                  "--bind", str(runtime), str(runtime), "--bind", str(workdir), str(workdir),
                  "--chdir", str(workdir)]
@@ -189,6 +193,13 @@ def readable_paths() -> tuple[str, ...]:
     outermost = [path for i, path in enumerate(kept)
                  if not any(path.startswith(other.rstrip("/") + "/") for other in kept[:i])]
     return tuple(sorted(outermost))
+
+
+def hidden_paths() -> list[str]:
+    """Folders of the Python installation the kernel does not see: debugpy, which ipykernel
+    imports at start (0.1 s of each kernel) only to offer a debugger no graded kernel uses."""
+    spec = importlib.util.find_spec("debugpy")
+    return list(spec.submodule_search_locations or []) if spec else []
 
 
 def font_cache() -> str | None:
