@@ -5,7 +5,7 @@ solution: 40 correct, 36 partly wrong (four kinds of bug), 24 broken (blank, a s
 invalid JSON, no notebook, a misnamed notebook, a crash, an infinite loop). Then, in the same
 run:
 
-- grades all of them with `autograder.grade.grade` (jailed kernels, one worker per core by
+- grades all of them with `autograder.grade.grade` (jailed kernels, two workers per core by
   default, feedback and reports included);
 - grades an evenly spread sample of them the way an instructor runs nbgrader by hand: one
   `nbgrader autograde 02_autograd --student ID --force` subprocess per student, in a course
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.grade import grade  # noqa: E402
+from autograder.grade import default_workers, grade  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
 
 CHAPTER, NOTEBOOK = "02_autograd", "autograd.ipynb"
@@ -120,11 +120,12 @@ def plain_nbgrader(submissions: Path, sample: list[str], course: Path, timeout: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--workers", type=int, default=None, help="default: as `course.py grade`")
     parser.add_argument("--sample", type=int, default=10, help="submissions graded the plain way")
     parser.add_argument("--timeout", type=int, default=10, help="seconds per cell, for both")
     parser.add_argument("--keep", type=Path, help="keep the submissions and results here")
     args = parser.parse_args()
+    args.workers = args.workers or default_workers()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-grading-"))
     submissions = work / "submissions"
     shutil.rmtree(submissions, ignore_errors=True)
