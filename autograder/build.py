@@ -101,18 +101,23 @@ def generate_chapters() -> dict[str, bytes]:
     return generated
 
 
-def generate_modules() -> dict[str, bytes]:
-    """The reference nnlib modules, as {path relative to the repo: content}."""
-    generated, origin = {}, {}
+def reference_modules() -> dict[str, tuple[Path, str]]:
+    """{module: (the solution notebook that exports it, its reference text)} for every module."""
+    modules: dict[str, tuple[Path, str]] = {}
     for notebook in source_notebooks():
         source = notebook.relative_to(ROOT).as_posix()
         for module, cells in collect(notebook).items():
-            if module in origin:
-                raise BuildError(f"nnlib.{module} is exported by both {origin[module]} and {source}")
-            origin[module] = source
-            path = module_path(PACKAGE, module).relative_to(ROOT).as_posix()
-            generated[path] = render(module, cells, reference_header(source)).encode()
-    return generated
+            if module in modules:
+                first = modules[module][0].relative_to(ROOT).as_posix()
+                raise BuildError(f"nnlib.{module} is exported by both {first} and {source}")
+            modules[module] = (notebook, render(module, cells, reference_header(source)))
+    return modules
+
+
+def generate_modules() -> dict[str, bytes]:
+    """The reference nnlib modules, as {path relative to the repo: content}."""
+    return {module_path(PACKAGE, module).relative_to(ROOT).as_posix(): text.encode()
+            for module, (_, text) in reference_modules().items()}
 
 
 def holds_learner_work(path: Path) -> bool:

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS
-from autograder.export import cell_source, collect, module_path, reference_header, render, write_atomically
+from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS, reference_modules
+from autograder.export import cell_source, collect, module_path, render, write_atomically
 
 SKIP_TAG = "skip-when-grading"
 HIDDEN_TESTS = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
@@ -179,16 +179,6 @@ def export(name: str) -> bool:
         print(f"nnlib.{module} now holds your code ({path.relative_to(ROOT)}; the previous "
               f"version is in {BACKUPS.relative_to(ROOT)}/{module}.{stamp}.py)")
     return True
-
-
-def reference_modules() -> dict[str, tuple[Path, str]]:
-    """{module: (solution notebook, reference text)} for every module a chapter exports."""
-    modules = {}
-    for notebook in sorted(SOLUTIONS.glob("*/*.ipynb")):
-        origin = notebook.relative_to(ROOT).as_posix()
-        for module, cells in collect(notebook).items():
-            modules[module] = (notebook, render(module, cells, reference_header(origin)))
-    return modules
 
 
 def restore(name: str) -> bool:
