@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,7 @@ def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
     notebook.cells = [cell for index, cell in enumerate(notebook.cells) if index not in skipped]
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(learner_path.parent)}})
-    client.execute()
+    client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log (a TCP warning) is noise here
     results = []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
