@@ -29,7 +29,7 @@ from nbconvert.filters import Highlight2HTML
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbformat.notebooknode import NotebookNode
 
-from autograder.guarded_execute import NOT_RUN
+from autograder.guarded_execute import GRADER_ERROR, NOT_RUN, error_output
 from autograder.export import cell_source
 from autograder.learner import HIDDEN_TESTS
 
@@ -38,7 +38,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 NUMBERED_LINE = re.compile(r"^\s*(?:-+>)?\s*(\d+) ")
 HIDDEN_FAILURE = "HiddenTestFailed"
-GRADER_ERRORS = {NOT_RUN, "GraderError"}  # made by the grader (guarded_execute), not by a test
+GRADER_ERRORS = {NOT_RUN, GRADER_ERROR}  # made by the grader (guarded_execute), not by a test
 MIN_REDACTED = 8  # shorter hidden lines ("else:", "))") say nothing and would match everywhere
 
 
@@ -128,8 +128,7 @@ class HideHiddenTests(NbGraderPreprocessor):
             if fails_in_hidden_part(output, cell.get("execution_count"), visible):
                 message = (f"{grade_id} failed a hidden test: your code passes the visible checks "
                            "but not the grader's other cases (other values, shapes or seeds)")
-                output = NotebookNode(output_type="error", ename=HIDDEN_FAILURE, evalue=message,
-                                      traceback=[f"\x1b[0;31m{HIDDEN_FAILURE}\x1b[0m: {message}"])
+                output = error_output(HIDDEN_FAILURE, message)
             else:
                 output.traceback = cut_frames(output.traceback, cell.get("execution_count"), visible)
             outputs.append(output)

@@ -166,12 +166,12 @@ def read_submission(folder: Path, name: str, release: dict) -> Submission:
         return submission
     if chosen != expected:
         submission.note = f"graded {chosen.relative_to(folder).as_posix()} as {name}.ipynb"
-    problem = notebook_problem(chosen)
+    notebook, problem = read_notebook(chosen)
     if problem:
         submission.status = NOT_A_NOTEBOOK
         submission.note = "; ".join(filter(None, [submission.note, problem]))
         return submission
-    submission.restored = tampered_tests(json.loads(chosen.read_text()), release)
+    submission.restored = tampered_tests(notebook, release)
     return submission
 
 
@@ -192,21 +192,21 @@ def submission_time(folder: Path, notebook: Path | None) -> datetime:
     return datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None)
 
 
-def notebook_problem(path: Path) -> str:
-    """Why a file is not a notebook nbgrader can read ('' if it looks like one)."""
+def read_notebook(path: Path) -> tuple[dict | None, str]:
+    """(the notebook, '') if a file looks like a notebook nbgrader can read, else (None, why not)."""
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        return f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+        return None, f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
     try:
         notebook = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as error:
-        return f"invalid JSON ({str(error)[:120]})"
+        return None, f"invalid JSON ({str(error)[:120]})"
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list) \
             or not all(isinstance(cell, dict) and "cell_type" in cell and is_text(cell.get("source"))
                        for cell in notebook["cells"]):
-        return "JSON, but not a Jupyter notebook"
+        return None, "JSON, but not a Jupyter notebook"
     if notebook.get("nbformat") != 4:
-        return f"notebook format {notebook.get('nbformat')!r}, not 4"
-    return ""
+        return None, f"notebook format {notebook.get('nbformat')!r}, not 4"
+    return notebook, ""
 
 
 def is_text(source) -> bool:
@@ -311,9 +311,12 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     started = time.monotonic()
     with worker_pool(max(1, workers or default_workers())) as pool:
         try:
-            exercises = pool.submit(run_in_worker, ("set_up", settings)).result()
-            settings = replace(settings, exercises=exercises)
+            pool.submit(run_in_worker, ("set_up", settings)).result()
             release = json.loads((course / "release" / chapter / f"{notebook}.ipynb").read_text())
+            graded = [cell["metadata"]["nbgrader"] for cell in release["cells"]
+                      if cell["metadata"].get("nbgrader", {}).get("grade")]
+            settings = replace(settings, exercises=tuple(
+                (meta["grade_id"], float(meta["points"])) for meta in graded))
             incoming, ignored = find_submissions(unpack(submissions, out), notebook, release)
             for message in ignored:
                 log(message)
@@ -326,11 +329,8 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                 elif submission.status:  # it replaces what was graded before, if anything
                     task = ("forget", settings, submission.student)
                     forgotten.append(pool.submit(run_in_worker, task))
-                    results[submission.student] = save(out, settings, submission, {
-                        "exercises": [{"exercise": grade_id, "points": None, "max_points": points,
-                                       "status": submission.status, "note": submission.note}
-                                      for grade_id, points in settings.exercises],
-                        "seconds": 0.0, "feedback": False}, log)
+                    results[submission.student] = save(out, settings, submission, ungraded(
+                        settings.exercises, submission.status, submission.note), log)
                 else:
                     stage(submission, settings)
                     task = ("grade_task", settings, submission.student, submission.restored)
@@ -345,6 +345,13 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     log(f"graded {len(tasks)} submission(s) in {time.monotonic() - started:.1f} s")
     write_reports(out, chapter, settings.exercises, results)
     log(f"wrote {out / 'grades.csv'}, totals.csv, summary.csv, summary.png and feedback/")
+
+
+def ungraded(exercises, status: str, note: str) -> dict:
+    """The result of a submission none of whose exercises was graded, for `status` and `note`."""
+    rows = [{"exercise": grade_id, "points": None, "max_points": points, "status": status,
+             "note": note} for grade_id, points in exercises]
+    return {"exercises": rows, "seconds": 0.0, "feedback": False}
 
 
 def save(out: Path, settings: Settings, submission: Submission, graded: dict, log: Log) -> dict:

@@ -8,7 +8,6 @@ journal) and other databases handle concurrent writers themselves.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import warnings
@@ -24,7 +23,7 @@ from traitlets.config import Config
 
 from autograder.build import nbgrader_api
 from autograder.feedback import BEGIN, END, FeedbackExporter, HideHiddenTests
-from autograder.grade import CRASHED, GRADED, NOT_A_NOTEBOOK, RESTORED, RESTORED_NOTE, Settings
+from autograder.grade import CRASHED, GRADED, NOT_A_NOTEBOOK, RESTORED, RESTORED_NOTE, Settings, ungraded
 from autograder.guarded_execute import LAST_RUN, GuardedExecute
 
 # nbgrader 0.9.6's gradebook code trips this SQLAlchemy 2 warning on every submission; harmless.
@@ -51,9 +50,9 @@ def api_for(settings: Settings):
     return _apis[key]
 
 
-def set_up(settings: Settings) -> tuple[tuple[str, float], ...]:
-    """Generate the assignment in the course directory (and so in the gradebook); return its
-    graded cells, (grade id, points), in notebook order."""
+def set_up(settings: Settings) -> None:
+    """Generate the assignment in the course directory: its release notebook, and its entry in
+    the gradebook."""
     api = api_for(settings)
     result = api.generate_assignment(settings.chapter, force=True)
     if not result["success"]:
@@ -63,11 +62,6 @@ def set_up(settings: Settings) -> tuple[tuple[str, float], ...]:
     if url.get_backend_name() == "sqlite" and url.database:
         with sqlite3.connect(url.database) as connection:  # readers then never block the writer
             connection.execute("PRAGMA journal_mode=WAL")
-    release = settings.course / "release" / settings.chapter / f"{settings.notebook}.ipynb"
-    cells = json.loads(release.read_text())["cells"]
-    graded = [cell["metadata"]["nbgrader"] for cell in cells
-              if cell["metadata"].get("nbgrader", {}).get("grade")]
-    return tuple((meta["grade_id"], float(meta["points"])) for meta in graded)
 
 
 def forget(settings: Settings, student: str) -> None:
@@ -100,10 +94,10 @@ def grade_submission(settings: Settings, student: str, restored: dict[str, str])
     run = LAST_RUN.pop(student, None)
     if run is None:  # nbgrader gave up before executing anything: it cannot read this notebook
         note = f"nbgrader cannot grade it: {last_line(outcome.get('error') or outcome.get('log'))}"
-        return ungraded(settings, NOT_A_NOTEBOOK, note)
+        return ungraded(settings.exercises, NOT_A_NOTEBOOK, note)
     if not outcome["success"]:
         note = f"grading failed: {last_line(outcome.get('error') or outcome.get('log'))}"
-        return ungraded(settings, CRASHED, note)
+        return ungraded(settings.exercises, CRASHED, note)
     scores = record_scores(settings, student, set(run.not_run))
     rows = []
     for grade_id, max_points in settings.exercises:
@@ -123,12 +117,6 @@ def grade_submission(settings: Settings, student: str, restored: dict[str, str])
                      "status": status, "note": "; ".join(notes)})
     return {"exercises": rows, "seconds": round(monotonic() - started, 1),
             "feedback": write_feedback(settings, student)}
-
-
-def ungraded(settings: Settings, status: str, note: str) -> dict:
-    rows = [{"exercise": grade_id, "points": None, "max_points": points, "status": status,
-             "note": note} for grade_id, points in settings.exercises]
-    return {"exercises": rows, "seconds": 0.0, "feedback": False}
 
 
 def record_scores(settings: Settings, student: str, not_run: set[str]) -> dict[str, float]:
@@ -166,4 +154,5 @@ def grade_task(settings: Settings, student: str, restored: dict[str, str]) -> di
     try:
         return grade_submission(settings, student, restored)
     except Exception as error:  # noqa: BLE001 (reported in the submission's result and the log)
-        return ungraded(settings, CRASHED, f"the grader failed: {type(error).__name__}: {error}")
+        note = f"the grader failed: {type(error).__name__}: {error}"
+        return ungraded(settings.exercises, CRASHED, note)

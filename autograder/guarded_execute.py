@@ -46,6 +46,7 @@ from autograder.sandbox import KernelLauncher
 GUARD_CALL = ('[c for c in ().__class__.__base__.__subclasses__() '
               'if c.__name__ == "_CourseGuard"][0].restore()')
 NOT_RUN = "NotRun"  # ename of the error output put into cells that did not run
+GRADER_ERROR = "GraderError"  # ename of the error output of a test cell whose guard failed
 NOT_GRADED = "[not run by the grader: no test depends on this cell]\n"
 
 
@@ -187,7 +188,7 @@ class GuardedExecute(Execute):
         self._kernel_started = True
         try:
             if graded and not self._guard(grade_id):
-                cell.outputs = [error_output("GraderError", "the grader could not check the test "
+                cell.outputs = [error_output(GRADER_ERROR, "the grader could not check the test "
                                              "environment: the submission interfered with the kernel")]
                 return cell, resources
             return super().preprocess_cell(cell, resources, index)

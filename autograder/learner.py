@@ -159,6 +159,16 @@ def learner_header(notebook: Path, module: str) -> list[str]:
             f"`python3 course.py restore {module}` puts the course's reference solution back."]
 
 
+def replace_module(module: str, text: str, stamp: str) -> Path:
+    """Write `text` as nnlib's `module`, first copying the file it replaces to BACKUPS."""
+    path = module_path(PACKAGE, module)
+    if path.exists():
+        BACKUPS.mkdir(exist_ok=True)
+        shutil.copy2(path, BACKUPS / f"{module}.{stamp}.py")
+    write_atomically(path, text)
+    return path
+
+
 def export(name: str) -> bool:
     """Check the chapter, then write the learner's export cells into nnlib (old module backed up)."""
     chapter = find_chapter(name)
@@ -172,11 +182,7 @@ def export(name: str) -> bool:
                for module, cells in collect(notebook).items()}  # all rendered before any write
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for module, text in modules.items():
-        path = module_path(PACKAGE, module)
-        if path.exists():
-            BACKUPS.mkdir(exist_ok=True)
-            shutil.copy2(path, BACKUPS / f"{module}.{stamp}.py")
-        write_atomically(path, text)
+        path = replace_module(module, text, stamp)
         print(f"nnlib.{module} now holds your code ({path.relative_to(ROOT)}; the previous "
               f"version is in {BACKUPS.relative_to(ROOT)}/{module}.{stamp}.py)")
     return True
@@ -195,10 +201,7 @@ def restore(name: str) -> bool:
         path = module_path(PACKAGE, module)
         if path.exists() and path.read_text() == modules[module][1]:
             continue
-        if path.exists():
-            BACKUPS.mkdir(exist_ok=True)
-            shutil.copy2(path, BACKUPS / f"{module}.{stamp}.py")
-        write_atomically(path, modules[module][1])
+        replace_module(module, modules[module][1], stamp)
         print(f"nnlib.{module} is the course's reference again")
     return True
 

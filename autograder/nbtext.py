@@ -24,6 +24,8 @@ import re
 import sys
 from pathlib import Path
 
+from autograder.export import cell_source
+
 HEADER = re.compile(r"^%% (md|code|solution|tests)((?: \w+=\S+)*)\s*$")
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -80,8 +82,7 @@ def unpack(notebook: dict) -> str:
     """The text form of a notebook made by `pack` (outputs are dropped)."""
     parts = []
     for cell in notebook["cells"]:
-        source = cell["source"]
-        source = "".join(source) if isinstance(source, list) else source
+        source = cell_source(cell)
         meta = cell.get("metadata", {}).get("nbgrader")
         if cell["cell_type"] == "markdown":
             header = "%% md"
