@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nnlib.engine import Value  # noqa: E402
+from nnlib.graph import trace  # noqa: E402
 from nnlib.neurons import MLP  # noqa: E402
 
 
@@ -187,16 +187,6 @@ def train_step(model, X, y, lr=0.01) -> float:
     return loss.data
 
 
-def count_nodes(root) -> int:
-    seen, stack = {id(root)}, [root]
-    while stack:
-        for child in stack.pop()._prev:
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
-    return len(seen)
-
-
 def steps_per_second(model, X, y, steps: int) -> tuple[float, list[float]]:
     train_step(model, X, y)  # warm-up, not timed
     gc.collect()
@@ -213,7 +203,8 @@ def bytes_per_node(model, X, y) -> tuple[float, int]:
     loss.backward()
     allocated, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return allocated / count_nodes(loss), count_nodes(loss)
+    nodes = len(trace(loss)[0])  # works for both engines: it reads only `_prev`
+    return allocated / nodes, nodes
 
 
 def make_models(seed: int):

@@ -31,7 +31,7 @@ UNARY = {
     "power 0": (lambda v: v ** 0, lambda x: 1.0, lambda rng: rng.normal()),
 }
 
-# name: (operation on two Values or numbers, the same on floats, sampler of the divisor-safe second input)
+# name: (operation on two Values or numbers, the same on floats); second_input draws a divisor-safe y
 BINARY = {
     "add": (lambda a, b: a + b, lambda x, y: x + y),
     "sub": (lambda a, b: a - b, lambda x, y: x - y),

@@ -35,8 +35,9 @@ def affine_backward(grad_output, X, W, b):
     return grad_output @ W.T, X.T @ grad_output, grad_output.sum(axis=0)
 
 
-def square_layer(seed=0, n=4):
-    layer = Linear(n, n, rng=seed)
+def square_layer(cls=Linear, seed=0, n=4):
+    """A square layer (so that a transposed gradient still has the right shape) with a random nonzero bias."""
+    layer = cls(n, n, rng=seed)
     layer.bias.data = np.random.default_rng(seed + 1).standard_normal(n)
     return layer
 
@@ -109,9 +110,7 @@ class IgnoresGradOutput(Sigmoid):
 @pytest.mark.parametrize("buggy, wrong", [(MissingTranspose, "input 0"), (MeanBias, "parameter 'bias'"),
                                           (TransposedWeightGrad, "parameter 'weight'")])
 def test_planted_bugs_in_linear_are_caught_and_located(buggy, wrong):
-    layer = buggy(4, 4, rng=0)
-    layer.bias.data = np.random.default_rng(1).standard_normal(4)
-    message = failure(layer, np.random.default_rng(2).standard_normal((5, 4)))
+    message = failure(square_layer(buggy), np.random.default_rng(2).standard_normal((5, 4)))
     assert list(reports(message)) == [wrong], f"only {wrong} is wrong, the report says:\n{message}"
     assert "gradcheck of " + buggy.__name__ in message and "1 of 3 gradients are wrong" in message
 
