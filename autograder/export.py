@@ -6,6 +6,14 @@ Directives, on the first lines of a code cell:
     #| export                     this cell goes into the default module
     #| export graph               this cell goes into nnlib/graph.py
 
+and, on a line of its own anywhere in an exported cell:
+
+    #| library from nnlib.engine import Value
+
+a line of the module that is only a comment in the notebook: there, the cells above define
+`Value` (the learner's own), and the chapter's own modules are not importable while it is
+checked or graded (they hold its answers).
+
 nbgrader's solution markers are dropped; the code between them is kept.
 """
 from __future__ import annotations
@@ -19,6 +27,7 @@ from pathlib import Path
 
 DIRECTIVE = re.compile(r"^\s*#\|\s*(\w+)\s*(\S*)\s*$")
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+LIBRARY_LINE = re.compile(r"^#\| library (.+)$")
 HIDDEN_TESTS = re.compile(r"### (BEGIN|END) HIDDEN TESTS")
 GENERATED = "# Generated from "
 
@@ -62,7 +71,8 @@ def collect(notebook_path: Path) -> dict[str, list[str]]:
                                       "'#| default_exp MODULE'")
                 if HIDDEN_TESTS.search(code):
                     raise ExportError(f"{notebook_path}, cell {number}: hidden tests in an exported cell")
-                kept = [line for line in code.splitlines() if not SOLUTION_MARKER.match(line)]
+                kept = [LIBRARY_LINE.sub(r"\1", line) for line in code.splitlines()
+                        if not SOLUTION_MARKER.match(line)]
                 modules.setdefault(module, []).append("\n".join(kept).strip("\n"))
     return modules
 

@@ -9,9 +9,11 @@
         --wall S        seconds one whole submission may run (default 300)
 
 SUBMISSIONS holds one folder per student, <student>/<notebook>.ipynb (plus, optionally,
-nbgrader's timestamp.txt), or is a zip of such folders. Each submission is autograded by
-nbgrader with the hidden tests, in a jailed kernel with resource limits (see sandbox.py and
-guarded_execute.py). Written to DIR:
+nbgrader's timestamp.txt), or is a zip of such folders. First the course's solution runs once
+through the grading path (the reference outcomes). Then each submission is autograded by nbgrader
+in a jailed kernel with resource limits (sandbox.py) that can import only the nnlib of earlier
+chapters (library.py); its tests' probes run there, and the judge compares their results with the
+expectations here, outside the kernel (guarded_execute.py, judge.py). Written to DIR:
 
     grades.csv         one row per student and exercise: points, max_points, status, note
     totals.csv         one row per student
@@ -21,10 +23,11 @@ guarded_execute.py). Written to DIR:
     gradebook.db       nbgrader's gradebook (unless --db-url); nbgrader/: its course directory
     results/STUDENT.json    what the reports are made from
 
-Statuses: "graded"; "test cell restored" (graded after putting back a test cell the learner
-edited or deleted, points as if untouched); "timed out" and "crashed" (the exercises from that
-point on did not run); "not a notebook"; "notebook missing". An exercise that was not graded
-has an empty score, never 0.
+Statuses (results.py): "graded"; "test cell restored" (the learner edited or deleted a test cell,
+which plays no part: the course's test is judged); "timed out" and "crashed" (the exercises from
+that point on were not judged: 0 points); "probe channel tampered" (0 for that exercise); "not a
+notebook" and "notebook missing" (0 points); "grader error" (the grader failed: no score, grade
+again).
 
 Re-running is safe: every submission found is graded again and logged, nothing is skipped;
 students graded before who are not in SUBMISSIONS keep their results. A submission replaces
@@ -52,12 +55,13 @@ from pathlib import Path, PurePosixPath
 from autograder import learner
 from autograder.build import IGNORED, ROOT
 from autograder.export import cell_source
+from autograder.library import write_library
+from autograder.probes import TestCellError, read_tests
+from autograder.results import (GRADED, MISSING, NOT_A_NOTEBOOK, RESTORED,
+                                RESTORED_NOTE, STOPPED, TAMPERED, ungraded)
 from autograder.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
 
-GRADED, RESTORED, TIMED_OUT, CRASHED = "graded", "test cell restored", "timed out", "crashed"
-NOT_A_NOTEBOOK, MISSING = "not a notebook", "notebook missing"
-UNGRADED = (TIMED_OUT, CRASHED, NOT_A_NOTEBOOK, MISSING)
-RESTORED_NOTE = "graded with the course's version"
+UNGRADED = STOPPED  # statuses that end a whole submission
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 MAX_NOTEBOOK_BYTES = 100 << 20
 MAX_UNZIPPED_BYTES = 4 << 30
@@ -77,6 +81,8 @@ class Settings:
     launcher: KernelLauncher
     feedback: Path  # where each student's feedback HTML goes
     exercises: tuple[tuple[str, float], ...] = ()  # (grade id, points) of each graded cell
+    tests: dict = field(default_factory=dict)  # {grade id: probes.TestCell}, read from the source
+    reference: dict = field(default_factory=dict)  # {grade id: the reference's case outcomes}
 
 
 @dataclass
@@ -304,18 +310,28 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     course = out / "nbgrader"
     shutil.rmtree(course / "source" / chapter, ignore_errors=True)
     shutil.copytree(source, course / "source" / chapter, ignore=IGNORED)
+    try:
+        tests = read_tests(json.loads((source / f"{notebook}.ipynb").read_text()))
+    except TestCellError as error:
+        raise GradeError(f"the course's tests of {chapter} cannot be read: {error}") from None
+    launcher = replace(launcher, nnlib=str(write_library(course / "library", chapter)))
     db_url = sqlite_url(db_url or f"sqlite:///{out / 'gradebook.db'}")
-    settings = Settings(chapter, notebook, course, db_url, launcher, out / "feedback")
+    settings = Settings(chapter, notebook, course, db_url, launcher, out / "feedback", tests=tests)
     (out / "results").mkdir(exist_ok=True)
     results = {path.stem: json.loads(path.read_text()) for path in (out / "results").glob("*.json")}
     started = time.monotonic()
     with worker_pool(max(1, workers or default_workers())) as pool:
         try:
             pool.submit(run_in_worker, ("set_up", settings)).result()
+            try:
+                reference = pool.submit(run_in_worker, ("reference_outcomes", settings)).result()
+            except RuntimeError as error:
+                raise GradeError(str(error)) from None
+            log(f"ran the reference solution's {sum(map(len, reference.values()))} test cases")
             release = json.loads((course / "release" / chapter / f"{notebook}.ipynb").read_text())
             graded = [cell["metadata"]["nbgrader"] for cell in release["cells"]
                       if cell["metadata"].get("nbgrader", {}).get("grade")]
-            settings = replace(settings, exercises=tuple(
+            settings = replace(settings, reference=reference, exercises=tuple(
                 (meta["grade_id"], float(meta["points"])) for meta in graded))
             incoming, ignored = find_submissions(unpack(submissions, out), notebook, release)
             for message in ignored:
@@ -347,19 +363,14 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     log(f"wrote {out / 'grades.csv'}, totals.csv, summary.csv, summary.png and feedback/")
 
 
-def ungraded(exercises, status: str, note: str) -> dict:
-    """The result of a submission none of whose exercises was graded, for `status` and `note`."""
-    rows = [{"exercise": grade_id, "points": None, "max_points": points, "status": status,
-             "note": note} for grade_id, points in exercises]
-    return {"exercises": rows, "seconds": 0.0, "feedback": False}
-
-
 def save(out: Path, settings: Settings, submission: Submission, graded: dict, log: Log) -> dict:
     """Complete a worker's result with the submission's details; write, log and return it."""
     rows = graded["exercises"]
     statuses = [row["status"] for row in rows]
     status = next((s for s in statuses if s in UNGRADED), RESTORED if RESTORED in statuses else GRADED)
     stop_note = next((row["note"] for row in rows if row["status"] in UNGRADED), "")
+    if status == GRADED and TAMPERED in statuses:
+        status = TAMPERED
     result = {"student": submission.student, "timestamp": submission.timestamp.isoformat(),
               "submitted": str(submission.notebook or ""), "status": status,
               "note": "; ".join(dict.fromkeys(filter(None, [submission.note, stop_note]))), **graded}
@@ -369,8 +380,7 @@ def save(out: Path, settings: Settings, submission: Submission, graded: dict, lo
     done = [row for row in rows if row["points"] is not None]
     points = f"{sum(r['points'] for r in done):g}/{sum(r['max_points'] for r in done):g} points"
     if status in UNGRADED:
-        scored = f"; {points} on the {len(done)} exercise(s) graded before" if done else ""
-        log(f"{submission.student}: {status}: {result['note']}{scored}")
+        log(f"{submission.student}: {status}: {result['note']}; {points}")
     else:
         restored = [row["exercise"] for row in rows if row["status"] == RESTORED]
         notes = [result["note"], f"test cells put back: {', '.join(restored)}" if restored else ""]

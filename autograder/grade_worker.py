@@ -8,6 +8,7 @@ journal) and other databases handle concurrent writers themselves.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import warnings
@@ -23,8 +24,11 @@ from traitlets.config import Config
 
 from autograder.build import nbgrader_api
 from autograder.feedback import BEGIN, END, FeedbackExporter, HideHiddenTests
-from autograder.grade import CRASHED, GRADED, NOT_A_NOTEBOOK, RESTORED, RESTORED_NOTE, Settings, ungraded
+from autograder.grade import Settings
+from autograder import trial
 from autograder.guarded_execute import LAST_RUN, GuardedExecute
+from autograder.results import (GRADED, GRADER_ERROR, NOT_A_NOTEBOOK, RESTORED, RESTORED_NOTE,
+                                ExerciseResult, ungraded)
 
 # nbgrader 0.9.6's gradebook code trips this SQLAlchemy 2 warning on every submission; harmless.
 warnings.filterwarnings("ignore", category=SAWarning)
@@ -33,7 +37,7 @@ _apis: dict = {}
 
 def api_for(settings: Settings):
     """This worker's NbGraderAPI for these settings, made on first use."""
-    key = (settings.course, settings.db_url, settings.launcher)
+    key = (settings.course, settings.chapter, settings.db_url, settings.launcher)
     if key not in _apis:
         api = nbgrader_api(settings.course, timeout=settings.launcher.limits.timeout)
         api.coursedir.db_url = settings.db_url
@@ -47,7 +51,10 @@ def api_for(settings: Settings):
         config.GenerateFeedback.exporter_class = FeedbackExporter
         api.config.merge(config)
         _apis[key] = api
-    return _apis[key]
+    api = _apis[key]
+    api.config.GuardedExecute.tests = settings.tests  # (the reference is known after set_up)
+    api.config.GuardedExecute.reference = settings.reference
+    return api
 
 
 def set_up(settings: Settings) -> None:
@@ -80,13 +87,21 @@ def last_line(text: str) -> str:
     return lines[-1][:300] if lines else "no message"
 
 
+def reference_outcomes(settings: Settings) -> dict[str, list]:
+    """The outcome of every case on the course's solution, run through the grading path once
+    per grading run (hidden cases without an expectation are judged against it)."""
+    source = settings.course / "source" / settings.chapter
+    notebook = json.loads((source / f"{settings.notebook}.ipynb").read_text())
+    return trial.reference_outcomes(notebook, source, settings.tests, settings.launcher)
+
+
 def grade_submission(settings: Settings, student: str, restored: dict[str, str]) -> dict:
     """Autograde one staged submission and write its feedback; return its result.
 
     `restored` maps the grade id of each test cell the learner edited or deleted to "edited" or
-    "deleted" (nbgrader grades with the course's version). The result has the student's
-    `exercises` (one row each: exercise, points, max_points, status, note), the time it took,
-    and whether feedback was written.
+    "deleted" (their test cells play no part: the course's tests are judged). The result has the
+    student's `exercises` (one row each: exercise, points, max_points, status, note), the time it
+    took, and whether feedback was written.
     """
     api = api_for(settings)
     started = monotonic()
@@ -97,40 +112,30 @@ def grade_submission(settings: Settings, student: str, restored: dict[str, str])
         return ungraded(settings.exercises, NOT_A_NOTEBOOK, note)
     if not outcome["success"]:
         note = f"grading failed: {last_line(outcome.get('error') or outcome.get('log'))}"
-        return ungraded(settings.exercises, CRASHED, note)
-    scores = record_scores(settings, student, set(run.not_run))
+        return ungraded(settings.exercises, GRADER_ERROR, note)
+    record_scores(settings, student, run.verdicts)
     rows = []
     for grade_id, max_points in settings.exercises:
-        notes = []
-        if grade_id in run.not_run:
-            status, points, notes = run.stopped, None, [run.note]
-        else:
-            status, points = (RESTORED if grade_id in restored else GRADED), scores[grade_id]
-            if grade_id in restored:
-                notes.append(f"{restored[grade_id]} by the learner, {RESTORED_NOTE}")
-        if grade_id in run.tampering:
-            notes.append("the submission had replaced " + ", ".join(run.tampering[grade_id])
-                         + "; restored before this test")
-        if grade_id in run.guard_failed:
-            notes.append("the submission interfered with the grading kernel: test failed")
-        rows.append({"exercise": grade_id, "points": points, "max_points": max_points,
-                     "status": status, "note": "; ".join(notes)})
+        verdict = run.verdicts[grade_id]
+        status, notes = verdict.status, verdict.failures[:1]
+        if status == GRADED and grade_id in restored:
+            status = RESTORED
+            notes.append(f"{restored[grade_id]} by the learner, {RESTORED_NOTE}")
+        rows.append(ExerciseResult(grade_id, verdict.points, max_points, status,
+                                   "; ".join(note.replace("\n", " ")[:300] for note in notes)).as_dict())
     return {"exercises": rows, "seconds": round(monotonic() - started, 1),
             "feedback": write_feedback(settings, student)}
 
 
-def record_scores(settings: Settings, student: str, not_run: set[str]) -> dict[str, float]:
-    """{grade id: points} from the gradebook. Cells that did not run get no score there either
-    (nbgrader would show 0): auto_score None and needs_manual_grade, nbgrader's own way."""
+def record_scores(settings: Settings, student: str, verdicts: dict) -> None:
+    """Write the judge's points into the gradebook (what nbgrader derived from the outputs is
+    replaced: the verdict alone decides)."""
     with Gradebook(settings.db_url) as gradebook:
         notebook = gradebook.find_submission_notebook(settings.notebook, settings.chapter, student)
-        scores = {}
         for grade in notebook.grades:
-            if grade.name in not_run:
-                grade.auto_score, grade.needs_manual_grade = None, True
-            scores[grade.name] = grade.auto_score
+            if grade.name in verdicts:
+                grade.auto_score, grade.needs_manual_grade = verdicts[grade.name].points, False
         gradebook.db.commit()
-    return scores
 
 
 def write_feedback(settings: Settings, student: str) -> bool:
@@ -150,9 +155,9 @@ def write_feedback(settings: Settings, student: str) -> bool:
 
 def grade_task(settings: Settings, student: str, restored: dict[str, str]) -> dict:
     """`grade_submission`, with a failure of the grader itself reported as this submission's
-    "crashed" result instead of stopping the other submissions."""
+    "grader error" result instead of stopping the other submissions."""
     try:
         return grade_submission(settings, student, restored)
     except Exception as error:  # noqa: BLE001 (reported in the submission's result and the log)
         note = f"the grader failed: {type(error).__name__}: {error}"
-        return ungraded(settings.exercises, CRASHED, note)
+        return ungraded(settings.exercises, GRADER_ERROR, note)

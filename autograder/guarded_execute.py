@@ -1,19 +1,24 @@
 """nbgrader's Execute preprocessor, made safe for grading untrusted submissions.
 
-Replaces `Execute` in `Autograde.autograde_preprocessors`. Compared with nbgrader's own:
+Replaces `Execute` in `Autograde.autograde_preprocessors`; `learner.check` and the reference run
+use it too. Compared with nbgrader's own:
 
 - The kernel starts through `SandboxedKernelManager`: the jail and resource limits of
   sandbox.py, and ipc sockets (the jail has no network).
+- **Test cells never run in the kernel.** For a graded test cell, the kernel gets only the
+  cell's probe functions (`TestCell.definitions`), then one request per case: evaluate the
+  probe on the case's inputs (`probes.call_expression`). Each outcome comes back as plain
+  data in the reply (`probes.read_outcome`) and is judged in this process (`judge.judge_test`),
+  against the case's expectation or the reference solution's outcome (`reference`). The
+  verdict becomes the cell's only output: a line per case that failed (`judge.TEST_FAILED`
+  error: nbgrader scores the cell 0) or a pass line. Nothing the kernel prints during a probe
+  is kept, so no text of a hidden case reaches a report. With `reference_run` (the reference
+  solution's own run) outcomes are recorded, not judged.
 - Each cell may run `Limits.timeout` seconds and the whole submission `Limits.wall` seconds.
-  nbgrader interrupts a cell that times out and goes on, so code placed before an infinite loop
-  in the same cell still earns the points of later tests. Here the first timeout (or the death
-  of the kernel: a crash, a memory kill) STOPS the submission: no later cell runs, every later
-  cell gets an error output (so nbgrader scores it 0), and `RunRecord` says which graded cells
-  did not run and why, so that the reports show them as "timed out"/"crashed", not as zeros.
-- Before each graded test cell, the kernel guard (kernel_guard.py) restores numpy, math, the
-  builtins, `assert_close` and IPython's error reporting, in case the submission replaced them.
-  What it had to restore is recorded as tampering; if it cannot run, the test fails.
-- The cells no test depends on do not run (`learner.not_run_when_grading`: illustrations
+  The first timeout (or the death of the kernel: a crash, a memory kill) STOPS the submission:
+  no later cell runs, and every test not judged yet scores 0 with the status "timed out" or
+  "crashed" (`RunRecord`).
+- The cells no test depends on do not run (`cells.not_run_when_grading`: illustrations
   tagged `skip-when-grading`, and everything after the last graded cell). A chapter's plots,
   timings and closing demonstration cost more than its graded part; their output in the
   feedback says why they are empty (`NOT_GRADED`).
@@ -24,7 +29,6 @@ The outcome of the last run of each student is left in `LAST_RUN[student]` for t
 """
 from __future__ import annotations
 
-import ast
 import math
 import shutil
 import subprocess
@@ -37,16 +41,15 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from nbgrader.utils import is_grade
-from traitlets import Bool, Enum, Instance, Integer, Unicode
+from traitlets import Bool, Dict, Enum, Instance, Integer, Unicode
 
-from autograder.learner import not_run_when_grading
+from autograder.judge import TEST_FAILED, Verdict, judge_test
+from autograder.cells import not_run_when_grading
+from autograder.probes import ChannelError, TestCell, call_expression, read_outcome
+from autograder.results import CRASHED, TIMED_OUT
 from autograder.sandbox import KernelLauncher
 
-GUARD_CALL = ('[c for c in ().__class__.__base__.__subclasses__() '
-              'if c.__name__ == "_CourseGuard"][0].restore()')
 NOT_RUN = "NotRun"  # ename of the error output put into cells that did not run
-GRADER_ERROR = "GraderError"  # ename of the error output of a test cell whose guard failed
 NOT_GRADED = "[not run by the grader: no test depends on this cell]\n"
 
 
@@ -54,16 +57,15 @@ NOT_GRADED = "[not run by the grader: no test depends on this cell]\n"
 class RunRecord:
     """How one submission ran.
 
-    stopped: None, or why it stopped early ("timed out" or "crashed"), explained by `note`.
-    not_run: grade ids of the graded cells that did not run to the end because of it.
-    tampering: {grade id: names the guard restored right before that test cell}.
-    guard_failed: grade ids of the test cells that failed because the guard could not run.
+    stopped: None, or why it stopped early (TIMED_OUT or CRASHED), explained by `note`.
+    verdicts: {grade id: Verdict} of every test, judged or not (a test the submission kept from
+        being judged scores 0 with the stop's status).
+    outcomes: {grade id: outcomes of its cases}, kept for the reference run.
     """
     stopped: str | None = None
     note: str = ""
-    not_run: list[str] = field(default_factory=list)
-    tampering: dict[str, list[str]] = field(default_factory=dict)
-    guard_failed: list[str] = field(default_factory=list)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    outcomes: dict[str, list] = field(default_factory=dict)
 
 
 LAST_RUN: dict[str, RunRecord] = {}
@@ -86,9 +88,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.connection_file = str(Path(self.runtime) / "kernel.json")
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        guard = (f"__import__('runpy').run_path({self.launcher.guard_path()!r}, "
-                 "run_name='kernel_guard')['install']()")
-        kernel = [*super().format_kernel_cmd(extra_arguments), f"--IPKernelApp.exec_lines={[guard]!r}"]
+        kernel = super().format_kernel_cmd(extra_arguments)
         return self.launcher.command(kernel, Path(self.runtime), Path(self.workdir))
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
@@ -105,10 +105,24 @@ def error_output(ename: str, message: str) -> NotebookNode:
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {message}"])
 
 
+def verdict_outputs(verdict: Verdict) -> list[NotebookNode]:
+    """A judged test cell's outputs: what the learner reads in the feedback."""
+    if verdict.passed:
+        return [NotebookNode(output_type="stream", name="stdout",
+                             text=f"passed: {verdict.points:g} of {verdict.max_points:g} points\n")]
+    return [error_output(TEST_FAILED, f"{verdict.grade_id}: 0 of {verdict.max_points:g} points"
+                                      f" ({verdict.status})\n" + "\n".join(verdict.failures))]
+
+
 class GuardedExecute(Execute):
-    """Execute a submission in a jailed kernel; stop at the first timeout or crash (see module)."""
+    """Execute a submission in a jailed kernel, judging its tests outside it (see module)."""
 
     launcher = Instance(KernelLauncher).tag(config=True)
+    tests = Dict(help="{grade id: probes.TestCell}: the course's tests, read from its notebook").tag(
+        config=True)
+    reference = Dict(help="{grade id: the reference solution's outcome of each case}").tag(config=True)
+    reference_run = Bool(False, help="run the reference solution: record the outcomes, judge "
+                                     "nothing").tag(config=True)
     interrupt_on_timeout = Bool(False).tag(config=True)  # a timeout stops the submission anyway
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
     iopub_timeout = Integer(10).tag(config=True)
@@ -127,14 +141,17 @@ class GuardedExecute(Execute):
         try:
             self._prepare_runtime(Path(resources["metadata"]["path"]))
             try:
-                return super().preprocess(nb, resources, km)
+                super().preprocess(nb, resources, km)
             except (RuntimeError, TimeoutError) as error:
                 if self._kernel_started:  # not a start-up failure: let nbgrader report it
                     raise
-                self._stop("crashed", f"the kernel did not start: {error}{self._kernel_log()}")
+                self._stop(CRASHED, f"the kernel did not start: {error}{self._kernel_log()}")
                 for index, cell in enumerate(nb.cells):
                     self.preprocess_cell(cell, resources, index)
-                return nb, resources
+            missing = set(self.tests) - set(self.record.verdicts) - set(self.record.outcomes)
+            if missing:  # test cells are put back before a notebook runs: a grader's bug
+                raise RuntimeError(f"test cells missing from the notebook: {sorted(missing)}")
+            return nb, resources
         finally:
             shutil.rmtree(self._runtime, ignore_errors=True)
 
@@ -169,61 +186,79 @@ class GuardedExecute(Execute):
         if not self.record.stopped:
             self.record.stopped, self.record.note = status, note
 
+    def _unjudged(self, test: TestCell) -> Verdict:
+        return Verdict(test.grade_id, 0.0, test.points, self.record.stopped,
+                       [f"not judged: {self.record.note}"])
+
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.source.strip():
+        if cell.cell_type != "code":
             return cell, resources
-        if index in self._skipped:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        test = self.tests.get(grade_id) if cell.metadata.get("nbgrader", {}).get("grade") else None
+        if test is None and not cell.source.strip():
+            return cell, resources
+        if index in self._skipped and test is None:
             cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=NOT_GRADED)]
             return cell, resources
-        graded = is_grade(cell)
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if not self.record.stopped and monotonic() >= self._deadline:
-            self._stop("timed out", f"the submission ran longer than its limit of "
-                                    f"{self.launcher.limits.wall} s")
+            self._stop(TIMED_OUT, f"the submission ran longer than its limit of "
+                                  f"{self.launcher.limits.wall} s")
         if self.record.stopped:
             cell.outputs = [error_output(NOT_RUN, f"not run: {self.record.note}")]
-            if graded:
-                self.record.not_run.append(grade_id)
+            if test is not None:
+                self.record.verdicts[grade_id] = self._unjudged(test)
             return cell, resources
         self._kernel_started = True
         try:
-            if graded and not self._guard(grade_id):
-                cell.outputs = [error_output(GRADER_ERROR, "the grader could not check the test "
-                                             "environment: the submission interfered with the kernel")]
-                return cell, resources
-            return super().preprocess_cell(cell, resources, index)
+            if test is None:
+                return super().preprocess_cell(cell, resources, index)
+            self._run_test(test, cell)
+            return cell, resources
         except CellTimeoutError:
             if monotonic() >= self._deadline - 1:
-                self._stop("timed out", f"the submission ran longer than its limit of "
-                                        f"{self.launcher.limits.wall} s (in code cell {index + 1})")
+                self._stop(TIMED_OUT, f"the submission ran longer than its limit of "
+                                      f"{self.launcher.limits.wall} s (in code cell {index + 1})")
             else:
-                self._stop("timed out", f"code cell {index + 1} ran longer than "
-                                        f"{self.timeout} s")
+                self._stop(TIMED_OUT, f"code cell {index + 1} ran longer than {self.timeout} s")
         except DeadKernelError:
-            self._stop("crashed", f"the kernel died in code cell {index + 1}{self._kernel_log()}")
-        cell.outputs.append(error_output(NOT_RUN, f"stopped: {self.record.note}"))
-        if graded:
-            self.record.not_run.append(grade_id)
+            where = f"test {grade_id}" if test is not None else f"code cell {index + 1}"
+            log = "" if test is not None else self._kernel_log()  # no kernel text from a probe
+            self._stop(CRASHED, f"the kernel died in {where}{log}")
+        if test is not None:
+            self.record.verdicts[grade_id] = self._unjudged(test)
+            cell.outputs = verdict_outputs(self.record.verdicts[grade_id])
+        else:
+            cell.outputs.append(error_output(NOT_RUN, f"stopped: {self.record.note}"))
         return cell, resources
 
-    def _guard(self, grade_id: str) -> bool:
-        """Run the kernel guard before a test cell; False if it could not run. (A kernel that
-        dies or hangs meanwhile raises, as in a cell.)"""
-        msg_id = self.kc.execute("", silent=True, store_history=False,
-                                 user_expressions={"restored": GUARD_CALL})
-        reply = self.wait_for_reply(msg_id)
-        try:
-            result = reply["content"]["user_expressions"]["restored"]
-            restored = ast.literal_eval(result["data"]["text/plain"]) if result["status"] == "ok" \
-                else None
-        except (KeyError, TypeError, ValueError, SyntaxError):
-            restored = None
-        if not isinstance(restored, list):
-            self.record.guard_failed.append(grade_id)
-            return False
-        if restored:
-            self.record.tampering[grade_id] = [str(name) for name in restored]
-        return True
+    def _request(self, code: str, expressions: dict | None = None) -> dict:
+        """Send one silent execute request; its reply's content. (A kernel that dies or hangs
+        meanwhile raises, as in a cell.)"""
+        msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                 user_expressions=expressions or {}, allow_stdin=False)
+        reply = self.wait_for_reply(msg_id, NotebookNode(source="", cell_type="code"))
+        return reply["content"] if isinstance(reply, dict) else {}
+
+    def _run_test(self, test: TestCell, cell) -> None:
+        """Define the test's probes in the kernel, run each case there, judge the outcomes here."""
+        defined = self._request(test.definitions)
+        outcomes = []
+        for case in test.cases:
+            if defined.get("status") != "ok":  # the probes could not be defined
+                outcomes.append(("raised", str(defined.get("ename", "Error")),
+                                 str(defined.get("evalue", ""))))
+                continue
+            try:
+                outcomes.append(read_outcome(self._request("", {"outcome": call_expression(case)})))
+            except ChannelError as error:
+                outcomes.append(error)
+        self.record.outcomes[test.grade_id] = outcomes
+        if self.reference_run:  # outcomes are all it is for
+            cell.outputs = []
+            return
+        verdict = judge_test(test, outcomes, self.reference.get(test.grade_id))
+        self.record.verdicts[test.grade_id] = verdict
+        cell.outputs = verdict_outputs(verdict)
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most `Limits.output_kb` of output per cell."""

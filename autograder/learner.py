@@ -6,24 +6,23 @@
     python3 course.py status          per chapter: exercises passing, modules that are yours
 
 `check` runs your notebook, chapters/NN_name/name.ipynb, top to bottom in a fresh kernel, with
-its test cells as the course wrote them (an edited or deleted test cell is put back first). Like
-the grader, it skips the cells no test depends on (`not_run_when_grading`).
+its test cells as the course wrote them (an edited or deleted test cell is put back first), the
+way the grader does: it skips the cells no test depends on (`cells.not_run_when_grading`), runs
+each test's probes in the kernel and judges their results here, and the kernel can import only
+the nnlib modules of the earlier chapters (`library.py`), never this chapter's answers.
 """
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS, reference_modules
+from autograder.cells import HIDDEN_TESTS
 from autograder.export import cell_source, collect, module_path, render, write_atomically
 
-SKIP_TAG = "skip-when-grading"
-HIDDEN_TESTS = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 BACKUPS = PACKAGE / ".backup"
 
 
@@ -71,66 +70,51 @@ def with_course_tests(learner: dict, reference: dict) -> dict:
             previous = reference["cells"][index - 1].get("id") if index else None
             at = next((i + 1 for i, c in enumerate(cells) if c.get("id") == previous), len(cells))
             cells.insert(at, tests[grade_id])
-    clean = []
-    for cell in cells:
-        cell = json.loads(json.dumps(cell))
-        if cell["metadata"].get("nbgrader", {}).get("grade"):
-            cell["source"] = HIDDEN_TESTS.sub("", cell_source(cell))
-        clean.append(cell)
-    return {**learner, "cells": clean}
+    return without_hidden_tests({**learner, "cells": json.loads(json.dumps(cells))})
 
 
-def not_run_when_grading(cells: list) -> set[int]:
-    """Indices of the cells that neither the grader nor `check` runs, because no test depends on
-    them: the illustrations tagged `skip-when-grading` (plots, timings, drawings; a cell of an
-    exercise or a test always runs), and every cell after the last graded one."""
-    def metadata(cell, key: str, kind: type):
-        meta = cell.get("metadata")
-        value = meta.get(key) if isinstance(meta, dict) else None
-        return value if isinstance(value, kind) else kind()
-
-    last = max((index for index, cell in enumerate(cells) if metadata(cell, "nbgrader", dict).get("grade")),
-               default=-1)
-    return {index for index, cell in enumerate(cells) if index > last or (
-        SKIP_TAG in metadata(cell, "tags", list) and not metadata(cell, "nbgrader", dict))}
-
-
-def first_failure(outputs: list[dict]) -> str:
-    for output in outputs:
-        if output.get("output_type") == "error":
-            if output["ename"] == "NotImplementedError":
-                return "not done yet: a stub still raises NotImplementedError"
-            return f"{output['ename']}: {output['evalue']}".strip()
-    return ""
+def without_hidden_tests(notebook: dict) -> dict:
+    """The notebook with the hidden block of every test cell removed (as learners get it)."""
+    cells = []
+    for cell in notebook["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            cell = {**cell, "source": HIDDEN_TESTS.sub("", cell_source(cell))}
+        cells.append(cell)
+    return {**notebook, "cells": cells}
 
 
 def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
-    """Run the learner's notebook of `chapter` with the course's visible tests; one Result per test."""
-    import nbformat
-    from nbclient import NotebookClient
+    """Run the learner's notebook of `chapter` with the course's visible tests, as the grader does
+    (probes in the kernel, judged here), in a kernel that imports only the nnlib of the earlier
+    chapters; one Result per test."""
+    import tempfile
+
+    from autograder.library import write_library
+    from autograder.probes import read_tests
+    from autograder.sandbox import KernelLauncher, Limits
+    from autograder.trial import run_notebook
 
     solution = notebook_of(SOLUTIONS / chapter)
     learner_path = CHAPTERS / chapter / solution.name
     if not learner_path.exists():
         raise SystemExit(f"{learner_path.relative_to(ROOT)} is missing: `git checkout` it back")
-    reference = json.loads(solution.read_text())
+    reference = without_hidden_tests(json.loads(solution.read_text()))
     try:
         learner = json.loads(learner_path.read_text())
     except ValueError as error:
         raise SystemExit(f"{learner_path.relative_to(ROOT)} is not a valid notebook ({error}); "
                          "restore it with `git checkout` or from a backup") from None
-    notebook = nbformat.reads(json.dumps(with_course_tests(learner, reference)), as_version=4)
-    skipped = not_run_when_grading(notebook.cells)  # as the grader
-    notebook.cells = [cell for index, cell in enumerate(notebook.cells) if index not in skipped]
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(learner_path.parent)}})
-    client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log (a TCP warning) is noise here
+    tests = read_tests(reference)
+    with tempfile.TemporaryDirectory(prefix="nnfs-check-") as tmp:
+        launcher = KernelLauncher(Limits(timeout=timeout, wall=3600, memory_mb=8192), None,
+                                  nnlib=str(write_library(Path(tmp), chapter, learners=True)))
+        run = run_notebook(with_course_tests(learner, reference), learner_path.parent, tests, launcher, {})
     results = []
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            message = first_failure(cell.get("outputs", []))
-            results.append(Result(meta["grade_id"], meta.get("points", 0), not message, message))
+    for grade_id, verdict in run.verdicts.items():
+        message = "; ".join(verdict.failures)
+        if "raised NotImplementedError" in message:
+            message = "not done yet: a stub still raises NotImplementedError"
+        results.append(Result(grade_id, verdict.max_points, verdict.passed, message))
     return results
 
 

@@ -30,8 +30,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GUARD = Path(__file__).resolve().with_name("kernel_guard.py")
-GUARD_IN_SANDBOX = "/grader/kernel_guard.py"
 NOBODY = 65534
 # Files of /etc a Python kernel, matplotlib and graphviz read; the rest of /etc stays out.
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
@@ -81,6 +79,7 @@ class KernelLauncher:
     reason: str = ""  # why there is no isolation
     font_cache: str | None = None  # matplotlib's font list, copied so that no kernel rebuilds it
     options: frozenset[str] = frozenset()  # which of OPTIONAL this bwrap has
+    nnlib: str | None = None  # the nnlib the kernel imports instead of the course's (library.py)
 
     @classmethod
     def detect(cls, limits: Limits) -> "KernelLauncher":
@@ -134,11 +133,9 @@ class KernelLauncher:
         cache = mnist_cache()
         if cache:
             env["NNLIB_CACHE_DIR"] = str(cache)
+        if self.nnlib and not self.isolated:  # (in the jail, it is bound where nnlib is)
+            env["PYTHONPATH"] = str(Path(self.nnlib).parent)
         return env
-
-    def guard_path(self) -> str:
-        """Where the kernel finds kernel_guard.py."""
-        return GUARD_IN_SANDBOX if self.isolated else str(GUARD)
 
     def command(self, kernel: list[str], runtime: Path, workdir: Path) -> list[str]:
         """The full command that starts `kernel` with the limits, in the jail if there is one.
@@ -169,8 +166,9 @@ class KernelLauncher:
             jail += ["--ro-bind", path, path]
         for path in hidden_paths():
             jail += ["--tmpfs", path]
-        jail += ["--ro-bind", str(GUARD), GUARD_IN_SANDBOX,
-                 "--bind", str(runtime), str(runtime), "--bind", str(workdir), str(workdir),
+        if self.nnlib:
+            jail += ["--ro-bind", self.nnlib, course_package()]
+        jail += ["--bind", str(runtime), str(runtime), "--bind", str(workdir), str(workdir),
                  "--chdir", str(workdir)]
         for name, value in self.environment(runtime).items():
             jail += ["--setenv", name, value]
@@ -179,13 +177,11 @@ class KernelLauncher:
 
 def readable_paths() -> tuple[str, ...]:
     """What a kernel needs to read: /usr, some of /etc, Python (venv and base), nnlib, MNIST."""
-    import nnlib
-
     paths = {"/usr"} | {f"/etc/{name}" for name in ETC_FILES if Path("/etc", name).exists()}
     for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
         paths.add(prefix)
         paths.add(str(Path(prefix).resolve()))
-    paths |= {str(Path(path).resolve()) for path in nnlib.__path__}
+    paths.add(course_package())
     if mnist_cache():
         paths.add(str(mnist_cache()))
     # Binding a path inside another bound path is redundant: keep the outermost ones only.
@@ -193,6 +189,13 @@ def readable_paths() -> tuple[str, ...]:
     outermost = [path for i, path in enumerate(kept)
                  if not any(path.startswith(other.rstrip("/") + "/") for other in kept[:i])]
     return tuple(sorted(outermost))
+
+
+def course_package() -> str:
+    """Where the grader's nnlib package is."""
+    import nnlib
+
+    return str(Path(next(iter(nnlib.__path__))).resolve())
 
 
 def hidden_paths() -> list[str]:

@@ -20,7 +20,7 @@ MARKER = "SECRET_MARKER_7f3a"  # appears only in hidden tests
 CHAPTER = f"""\
 %% code
 import numpy as np
-from nnlib.testing import assert_close
+from nnlib.testing import check
 
 %% solution id=double
 def double(x):
@@ -29,9 +29,12 @@ def double(x):
     ### END SOLUTION
 
 %% tests id=test_double points=2
-assert_close(double(1.5), 3.0, msg="double(1.5)")
+def probe_double(x):
+    return {{"y": double(x)}}
+
+check(probe_double, {{"x": 1.5}}, expect={{"y": 3.0}})
 ### BEGIN HIDDEN TESTS
-assert_close(double(-4.0), -8.0, msg="double(-4.0) {MARKER}")
+check(probe_double, {{"x": -4.0}}, expect={{"y": -8.0}})  # {MARKER}
 ### END HIDDEN TESTS
 
 %% code tags=skip-when-grading
@@ -45,10 +48,14 @@ def square(x):
     ### END SOLUTION
 
 %% tests id=test_square points=3
-assert_close(square(np.arange(3.0)), np.array([0.0, 1.0, 4.0]), msg="square")
+def probe_square(x):
+    return {{"y": square(x)}}
+
+check(probe_square, {{"x": np.arange(3.0)}}, expect={{"y": np.array([0.0, 1.0, 4.0])}})
 ### BEGIN HIDDEN TESTS
 # {MARKER}
-assert_close(square(np.array([-2.0, 0.5])), np.array([4.0, 0.25]), msg="square of other values")
+check(probe_square, {{"x": np.array([-2.0, 0.5])}}, expect={{"y": np.array([4.0, 0.25])}})
+check(probe_square, {{"x": np.array([3.0, -1.5, 0.0])}})
 ### END HIDDEN TESTS
 
 %% code
@@ -61,6 +68,40 @@ WRONG_DOUBLE = "def double(x):\n    return 3.0\n"  # passes no test
 WRONG_SQUARE = "def square(x):\n    return np.array([0.0, 1.0, 4.0])\n"  # passes the visible test only
 FULL = {"test_double": (2, "graded", ""), "test_square": (3, "graded", "")}  # all points
 LIMITS = Limits(timeout=4, wall=14, memory_mb=2048)
+# Ways to forge a grade when the verdict is made in the learner's process (issue 11). Each is a
+# cell run after the imports; each is graded on the blank notebook and on a wrong one.
+FORGE = "import nnlib.testing\nfrom nnlib.plaindata import dumps\n"
+ATTACKS = {
+    "input_transformer": "get_ipython().input_transformer_manager.line_transforms.append(\n"
+                         "    lambda lines: ['pass\\n' if l.lstrip().startswith(('assert', 'check')) else l"
+                         " for l in lines])",
+    "displayhook": "import sys\nget_ipython().events.register('pre_run_cell', "
+                   "lambda *args: sys.displayhook('looks fine'))",
+    "settrace": "import sys\n\ndef tracer(frame, event, arg):\n    if event == 'return':\n"
+                "        return None\n    return tracer\n\nsys.settrace(tracer)\n"
+                "get_ipython().events.register('pre_run_cell', lambda *args: sys.settrace(tracer))",
+    "code_swap": "import nnlib.testing\nfor name in ('assert_close', 'compare', 'judge', 'check'):\n"
+                 "    getattr(nnlib.testing, name).__code__ = (lambda *args, **kwargs: []).__code__",
+    "ast_and_custom_exc": "import ast\n\nclass Gut(ast.NodeTransformer):\n"
+                          "    def visit_Module(self, node):\n"
+                          "        return ast.Module(body=[ast.Pass()], type_ignores=[])\n\n"
+                          "def rearm(*args):\n    shell = get_ipython()\n"
+                          "    shell.set_custom_exc((Exception,), lambda *a, **k: None)\n"
+                          "    if not shell.ast_transformers:\n        shell.ast_transformers.append(Gut())\n\n"
+                          "get_ipython().events.register('pre_run_cell', rearm)",
+    "thread": FORGE + "import threading, time\n\ndef forge():\n    while True:\n"
+                      "        nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', {'y': 3.0}))\n"
+                      "        time.sleep(0.0003)\n\nthreading.Thread(target=forge, daemon=True).start()",
+    "forged_outcome": FORGE + "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', {'y': 3.0}))",
+    "malformed_outcome": FORGE + "nnlib.testing.run_probe = lambda probe, inputs: 'not plain data'",
+    "huge_outcome": FORGE + "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', 'x' * 60_000_000))",
+    "flood": "import sys\nget_ipython().events.register('pre_execute', lambda: print('y' * 2_000_000))",
+    "exit_in_probe": FORGE + "import os\nnnlib.testing.run_probe = lambda probe, inputs: os._exit(3)",
+    "leak_history": "import base64, zlib\nget_ipython().events.register('post_run_cell', lambda *args: print("
+                    "base64.b64encode(zlib.compress('\\n'.join(In).encode())).decode(), "
+                    "*[open(f).read() for f in __import__('glob').glob('/tmp/*')]))",
+}
+TAMPERED = {"malformed_outcome", "huge_outcome"}
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +147,11 @@ def results(out, student):
     """{exercise: (points, status, note)} of a student."""
     result = json.loads((out / "results" / f"{student}.json").read_text())
     return {row["exercise"]: (row["points"], row["status"], row["note"]) for row in result["exercises"]}
+
+
+def scores(out, student):
+    """{exercise: (points, status)} of a student."""
+    return {name: row[:2] for name, row in results(out, student).items()}
 
 
 def snoop_code(paths: dict, gradebook, out, port) -> str:
@@ -198,6 +244,9 @@ def graded(tiny, tmp_path_factory):
     for cell in students["tagged"]["cells"]:  # tags on exercise and test cells are ignored
         if cell["metadata"].get("nbgrader"):
             cell["metadata"]["tags"] = ["skip-when-grading"]
+    for attack, code in ATTACKS.items():
+        students[f"blank_{attack}"] = notebook(release, after_imports=[code])
+        students[f"wrong_{attack}"] = notebook(release, WRONG_DOUBLE, WRONG_SQUARE, after_imports=[code])
     for student, nb in students.items():
         submit(subs, student, nb)
     submit(subs, "misnamed", notebook(release, DOUBLE, SQUARE), name="tiny-Copy1.ipynb")
@@ -216,9 +265,10 @@ def graded(tiny, tmp_path_factory):
 def test_correct_blank_and_partly_wrong_submissions_score_what_they_earn(graded):
     out, log, _ = graded
     assert results(out, "good") == FULL
-    assert results(out, "blank") == {"test_double": (0, "graded", ""), "test_square": (0, "graded", "")}
-    assert results(out, "partial") == {"test_double": (2, "graded", ""),
-                                       "test_square": (0, "graded", "")}
+    assert scores(out, "blank") == {"test_double": (0, "graded"), "test_square": (0, "graded")}
+    assert "NotImplementedError" in results(out, "blank")["test_double"][2]
+    assert scores(out, "partial") == {"test_double": (2, "graded"), "test_square": (0, "graded")}
+    assert results(out, "partial")["test_square"][2] == "hidden case 2: wrong shape (result['y'])"
     totals = (out / "totals.csv").read_text()
     assert "good,5,5,graded,2/2," in totals and "blank,0,5,graded,2/2," in totals
     assert "good: 5/5 points (graded)" in log and "stray.txt: not a student folder" in log
@@ -230,7 +280,7 @@ def test_the_cells_no_test_needs_are_not_run_and_the_feedback_says_so(graded):
     skips nothing."""
     out, _, _ = graded
     assert results(out, "good") == FULL
-    assert results(out, "tagged") == {"test_double": (2, "graded", ""), "test_square": (0, "graded", "")}
+    assert scores(out, "tagged") == {"test_double": (2, "graded"), "test_square": (0, "graded")}
     feedback = (out / "feedback" / "good.html").read_text()
     assert feedback.count("not run by the grader: no test depends on this cell") == 2
 
@@ -239,32 +289,32 @@ def test_an_infinite_loop_stops_the_submission_and_later_exercises_are_not_grade
     out, log, _ = graded
     # The loop follows a correct `double` in the same cell: its test must not earn points.
     points, status, note = results(out, "loop")["test_double"]
-    assert (points, status) == (None, "timed out") and "ran longer than 4 s" in note
-    assert results(out, "loop")["test_square"][:2] == (None, "timed out")
+    assert (points, status) == (0, "timed out") and "ran longer than 4 s" in note
+    assert results(out, "loop")["test_square"][:2] == (0, "timed out")
     # A loop that ignores SIGINT, after test_double: test_double keeps its points.
     assert results(out, "loop_later")["test_double"] == (2, "graded", "")
-    assert results(out, "loop_later")["test_square"][:2] == (None, "timed out")
+    assert results(out, "loop_later")["test_square"][:2] == (0, "timed out")
     assert "loop: timed out:" in log
 
 
 def test_the_wall_limit_stops_a_submission_of_many_slow_cells(graded):
     out, _, _ = graded
     points, status, note = results(out, "slow")["test_double"]
-    assert (points, status) == (None, "timed out") and "limit of 14 s" in note
+    assert (points, status) == (0, "timed out") and "limit of 14 s" in note
 
 
 def test_a_crash_leaves_the_exercises_graded_before_it(graded):
     out, _, _ = graded
     assert results(out, "crash")["test_double"] == (2, "graded", "")
     points, status, note = results(out, "crash")["test_square"]
-    assert (points, status) == (None, "crashed") and "kernel died" in note
+    assert (points, status) == (0, "crashed") and "kernel died" in note
     grades = (out / "grades.csv").read_text()
-    assert "crash,test_square,,3,crashed," in grades  # an empty score, never 0
+    assert "crash,test_square,0,3,crashed," in grades  # crashing is no way out of a 0
 
 
 def test_memory_is_limited(graded):
     out, _, _ = graded
-    assert results(out, "memory") == {"test_double": (2, "graded", ""), "test_square": (0, "graded", "")}
+    assert scores(out, "memory") == {"test_double": (2, "graded"), "test_square": (0, "graded")}
     autograded = (out / "nbgrader" / "autograded" / "memory" / "01_tiny" / "tiny.ipynb").read_text()
     assert "MemoryError" in autograded  # 3 GB of address space, refused by the 2048 MB limit
 
@@ -297,22 +347,39 @@ def test_unreadable_misnamed_and_missing_notebooks(graded):
                                   ("missing", "notebook missing", "no tiny.ipynb"),
                                   ("two_notebooks", "notebook missing", "found a.ipynb, b.ipynb")]:
         rows = results(out, student).values()
-        assert {(points, row_status) for points, row_status, _ in rows} == {(None, status)}
+        assert {(points, row_status) for points, row_status, _ in rows} == {(0, status)}
         assert all(note in row_note for _, _, row_note in rows)
-        assert f"{student},,5,{status},0/2," in (out / "totals.csv").read_text()
+        assert f"{student},0,5,{status},2/2," in (out / "totals.csv").read_text()
         assert status in (out / "feedback" / f"{student}.html").read_text()
 
 
-@pytest.mark.parametrize("student, tampered", [
-    ("liar", None), ("shadow", "assert_close"), ("patch_numpy", "numpy.allclose"),
-    ("patch_code", "nnlib.testing.assert_close.__code__"),
-    ("patch_ipython", "get_ipython().ast_transformers")])
-def test_tests_cannot_be_fooled_or_disarmed(graded, student, tampered):
+@pytest.mark.parametrize("student", ["liar", "shadow", "patch_numpy", "patch_code", "patch_ipython"])
+def test_tests_cannot_be_fooled_or_disarmed(graded, student):
     out, _, _ = graded
     rows = results(out, student)
     assert [row[:2] for row in rows.values()] == [(0, "graded")] * 2, rows
-    if tampered:
-        assert tampered in rows["test_double"][2], "the restored tampering is reported"
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("base", ["blank", "wrong"])
+def test_no_attack_on_the_verdict_earns_a_point(graded, attack, base):
+    """The verdict is made outside the learner's process: tampering with the kernel (IPython's
+    input, display or error handling, tracing, the test library's code, the probe channel)
+    gains nothing, and a tampered channel is named in the status."""
+    out, log, _ = graded
+    rows = results(out, f"{base}_{attack}")
+    assert all(points == 0 for points, _, _ in rows.values()), rows
+    statuses = {status for _, status, _ in rows.values()}
+    if attack in TAMPERED:
+        assert statuses == {"probe channel tampered"}, rows
+    elif attack == "exit_in_probe":
+        assert statuses == {"crashed"}, rows
+    else:
+        assert statuses == {"graded"}, rows
+    reports = [out / "grades.csv", out / "totals.csv", out / "grading.log",
+               out / "feedback" / f"{base}_{attack}.html", out / "results" / f"{base}_{attack}.json"]
+    for report in reports:
+        assert MARKER not in report.read_text(), report
 
 
 def test_submitted_code_is_jailed(graded):
@@ -338,8 +405,12 @@ def test_hidden_tests_never_reach_the_feedback(graded, tiny):
         html = page.read_text()
         assert MARKER not in html and "HIDDEN TESTS" not in html, page.name
     partial = (out / "feedback" / "partial.html").read_text()
-    assert "test_square failed a hidden test" in partial
-    assert "[hidden]" in (out / "feedback" / "history.html").read_text()
+    assert "hidden case 2: wrong shape" in partial and "4.0, 0.25" not in partial
+    history = (out / "feedback" / "history.html").read_text()
+    assert "-4.0" not in history  # In holds no hidden case
+    for report in [out / "grades.csv", out / "totals.csv", out / "grading.log",
+                   *(out / "results").glob("*.json")]:
+        assert MARKER not in report.read_text(), report
 
 
 def test_summary(graded):
@@ -391,8 +462,9 @@ def test_without_isolation_the_command_says_so_and_still_limits(tiny, tmp_path, 
 
 
 def test_chapter_2_in_the_jail(tmp_path):
-    """The real chapter: the jail has all it needs (matplotlib, graphviz), the guard finds nothing
-    to restore in an honest notebook, and no hidden test shows in the feedback."""
+    """The real chapter: the jail has all it needs (matplotlib, graphviz), the chapter's own
+    modules are out of reach (importing the course's engine instead of writing it scores
+    nothing), and no hidden test shows in the feedback."""
     solution = json.loads((learner.SOLUTIONS / "02_autograd" / "autograd.ipynb").read_text())
     release = json.loads((learner.CHAPTERS / "02_autograd" / "autograd.ipynb").read_text())
     answers = {cell["metadata"]["nbgrader"]["grade_id"]: cell["source"] for cell in solution["cells"]
@@ -404,6 +476,14 @@ def test_chapter_2_in_the_jail(tmp_path):
             if grade_id in solved and cell["metadata"]["nbgrader"].get("solution"):
                 cell["source"] = answers[grade_id]
         submit(tmp_path / "subs", student, nb, name="autograd.ipynb")
+    cheat = json.loads(json.dumps(release))  # the answers imported from the course's nnlib
+    imports = {"value_engine": "from nnlib.engine import Value\n",
+               "neuron": "from nnlib.neurons import Neuron, Layer, MLP, Module\n", "train": answers["train"]}
+    for cell in cheat["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            cell["source"] = imports[meta["grade_id"]]
+    submit(tmp_path / "subs", "import_cheat", cheat, name="autograd.ipynb")
     grading.grade("2", tmp_path / "subs", tmp_path / "out", workers=2)
     out = tmp_path / "out"
     maximum = {cell["metadata"]["nbgrader"]["grade_id"]: cell["metadata"]["nbgrader"]["points"]
@@ -412,6 +492,7 @@ def test_chapter_2_in_the_jail(tmp_path):
     engine_only = {name: row[0] for name, row in results(out, "engine_only").items()}
     assert engine_only == {"test_add": 2, "test_mul": 2, "test_pow": 2, "test_tanh": 2, "test_exp": 2,
                            "test_backward": 4, "test_neuron": 0, "test_train": 0}
+    assert {name: row[0] for name, row in results(out, "import_cheat").items()} == dict.fromkeys(maximum, 0)
     autograded = json.loads((out / "nbgrader" / "autograded" / "solved" / "02_autograd" /
                              "autograd.ipynb").read_text())
     errors = [output for cell in autograded["cells"] for output in cell.get("outputs", [])

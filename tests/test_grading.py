@@ -6,7 +6,7 @@ from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
 from autograder.build import SOLUTIONS
-from autograder.learner import not_run_when_grading
+from autograder.cells import not_run_when_grading
 from conftest import CHAPTERS, read_notebook
 
 

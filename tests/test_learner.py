@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from autograder import build, learner
+from autograder.cells import not_run_when_grading
 from autograder.nbtext import pack, write_notebook
 
 CHAPTER = """\
@@ -108,8 +109,8 @@ def test_check_skips_what_the_grader_skips():
     cells = [cell(), cell(tags=skip), cell({"solution": True}, skip), cell(tags="skip-when-grading"),
              {"cell_type": "code", "metadata": None, "source": ""}, cell({"grade": True}, skip),
              cell(tags=["other"]), cell(tags=skip)]
-    assert learner.not_run_when_grading(cells) == {1, 6, 7}
-    assert learner.not_run_when_grading([cell(), cell()]) == {0, 1}  # nothing to grade: nothing runs
+    assert not_run_when_grading(cells) == {1, 6, 7}
+    assert not_run_when_grading([cell(), cell()]) == {0, 1}  # nothing to grade: nothing runs
 
 
 def test_edited_or_deleted_test_cells_are_put_back(course):

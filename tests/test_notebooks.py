@@ -81,3 +81,44 @@ def test_only_illustrations_are_skipped_when_grading(path):
                  cell["cell_type"] != "code" or cell["metadata"].get("nbgrader")
                  or cell_source(cell).lstrip().startswith(("#| export", "#| default_exp")))]
     assert not wrong, f"{path.name}: cells {wrong} are tagged skip-when-grading but are not illustrations"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_cell_imports_the_answers(path):
+    """No cell imports a module of its own chapter or a later one: those hold the answers, and
+    are not importable while the chapter is checked or graded (a `#| library` line is a comment
+    here, code in the exported module)."""
+    from autograder.library import chapter_of_modules
+
+    chapter = path.parent.name
+    later = {module for module, owner in chapter_of_modules().items() if owner >= chapter}
+    for number, cell in enumerate(read_notebook(path)["cells"], start=1):
+        if cell["cell_type"] != "code":
+            continue
+        code = "\n".join(line for line in cell_source(cell).splitlines() if not line.lstrip().startswith("%"))
+        for node in ast.walk(ast.parse(code)):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                module = name.removeprefix("nnlib.")
+                assert not (name.startswith("nnlib.") and module in later), \
+                    f"{path.name}, cell {number}: imports nnlib.{module}, which holds answers of chapter " \
+                    f"{chapter} or later"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_test_cells_are_probes_and_cases_the_judge_can_read(path):
+    """Every test cell reads in the grader's process (its top-level code names nothing of the
+    notebook), has visible cases with expectations and hidden cases, and asserts nothing
+    itself: only its probe_* functions will run in the learner's kernel."""
+    from autograder.probes import read_tests
+
+    tests = read_tests(read_notebook(path))
+    for grade_id, test in tests.items():
+        assert any(not case.hidden for case in test.cases), f"{grade_id} has no visible case"
+        assert any(case.hidden for case in test.cases), f"{grade_id} has no hidden case"
+        assert "def probe" in test.definitions, grade_id
+    for meta, source in graded_cells(read_notebook(path), "grade"):
+        tree = ast.parse(source)
+        assert not any(isinstance(node, ast.Assert) for node in tree.body), \
+            f"{path.name}: {meta['grade_id']} asserts at its top level, which runs in the grader's process"

@@ -55,3 +55,54 @@ def test_tolerances_and_dtype():
         assert_close(1.001, 1.0)
     with pytest.raises(AssertionError, match="dtype float64, got dtype float32"):
         assert_close(np.ones(2, np.float32), np.ones(2), check_dtype=True)
+
+
+def probe_affine(x, w):
+    return {"y": w * x, "type": type(x).__name__}
+
+
+def test_check_passes_a_right_result_and_names_what_differs_otherwise():
+    from nnlib.testing import check
+
+    check(probe_affine, {"x": np.arange(3.0), "w": 2.0}, expect={"y": np.array([0.0, 2.0, 4.0])})
+    with pytest.raises(AssertionError, match=re.escape("result['y']: expected shape (2,), got shape (3,)")):
+        check(probe_affine, {"x": np.arange(3.0), "w": 2.0}, expect={"y": np.zeros(2)})
+    with pytest.raises(AssertionError, match=re.escape("result: no key 'z'")):
+        check(probe_affine, {"x": 1.0, "w": 2.0}, expect={"z": 2.0})
+    check(probe_affine, {"x": 1.0, "w": 2.0})  # no expect: runs the probe (the grader judges)
+
+
+def test_predicates_and_raises():
+    from nnlib.testing import above, below, between, check, compare, raises
+
+    assert compare(0.01, below(0.05)) == [] and compare(np.array([1.0, 2.0]), between(0, 3)) == []
+    assert [m.reason for m in compare(0.1, below(0.05))] == ["not below 0.05"]
+    assert [m.reason for m in compare(True, above(0))] == ["wrong type"]
+
+    def probe_fails(x):
+        raise ValueError(f"bad {x}")
+
+    check(probe_fails, {"x": 1}, expect=raises("ValueError"))
+    with pytest.raises(AssertionError, match="the probe raised ValueError: bad 1"):
+        check(probe_fails, {"x": 1}, expect={"y": 1.0})
+    with pytest.raises(AssertionError, match="expected TypeError to be raised"):
+        check(probe_affine, {"x": 1.0, "w": 2.0}, expect=raises("TypeError"))
+
+
+def test_exact_values_keep_their_types():
+    from nnlib.testing import compare
+
+    assert compare(True, True) == [] and compare(None, None) == [] and compare("a", "a") == []
+    assert [m.reason for m in compare(1, True)] == ["wrong type"]
+    assert [m.reason for m in compare(False, True)] == ["values differ"]
+    assert [m.reason for m in compare("b", "a")] == ["values differ"]
+
+
+def test_a_result_that_is_not_plain_data_is_reported_as_such():
+    from nnlib.testing import check
+
+    def probe_object():
+        return {"y": object()}
+
+    with pytest.raises(AssertionError, match="not plain data"):
+        check(probe_object, {}, expect={"y": 1.0})

@@ -1,5 +1,14 @@
-"""Optimizers, each in a module of its own: `SGD` (chapter 3) and `Adam` (chapter 5)."""
-from nnlib.optim.adam import Adam
-from nnlib.optim.sgd import SGD
+"""Optimizers, each in a module of its own: `SGD` (chapter 3) and `Adam` (chapter 5).
+
+Each is imported when first used, so that `from nnlib.optim import SGD` loads SGD's module only.
+"""
+import importlib
 
 __all__ = ["SGD", "Adam"]
+_MODULES = {"SGD": "nnlib.optim.sgd", "Adam": "nnlib.optim.adam"}
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return getattr(importlib.import_module(_MODULES[name]), name)
+    raise AttributeError(f"module 'nnlib.optim' has no attribute {name!r}")

@@ -1,0 +1,182 @@
+"""Test cells as probes and cases: what runs in the learner's kernel, and how its results come back.
+
+A graded test cell (see `nnlib.testing`) defines probes, functions named `probe_*`, and calls
+`check(probe, inputs, expect=...)` once per case. In grading, the cell never runs in the learner's
+kernel. Instead:
+
+- `read_tests` runs each test cell of the course's own notebook in the grader's process, where
+  `check` only records its case (`Case`): the probe's name, its inputs as plain data, and what
+  the result must be. The hidden block's cases are marked hidden. Expectations never leave this
+  process.
+- `definitions` is the source of the cell's `probe_*` functions, the only code of a test cell
+  that runs in the learner's kernel (probe code may be public; inputs and judging are not in it).
+- `call_expression` is what the grader asks the kernel to evaluate for one case:
+  `nnlib.testing.run_probe` with the inputs, its outcome as base64 of plain-data JSON, so that
+  the reply's `text/plain` is a quoted base64 string and nothing else.
+- `read_outcome` reads that reply strictly (`nnlib.plaindata.loads`, sizes capped): an outcome,
+  or `ChannelError` when the kernel sent anything else.
+
+`autograder.trial` grades notebooks against a solution notebook without jail or gradebook,
+for authors checking their tests and mutants:
+
+    python -m autograder.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
+"""
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import builtins
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import nnlib.testing
+from nnlib.plaindata import Limits, PlainDataError, dumps, loads
+
+HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$\n?",
+                          re.S | re.M)
+PROBE_PREFIX = "probe"
+OUTCOME_LIMITS = Limits(chars=48 << 20)
+QUOTED_BASE64 = re.compile(r"'([A-Za-z0-9+/]*={0,2})'")
+
+
+class TestCellError(Exception):
+    """A test cell of the course does not follow the probe format (an authoring error)."""
+
+
+class ChannelError(Exception):
+    """What came back from the kernel for a case is not an outcome that `run_probe` writes."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of a probe, and what its result must be.
+
+    expect is None where the result is judged against the reference solution's result.
+    """
+    number: int  # 1, 2, ... within its test cell
+    probe: str
+    inputs: str  # plain-data JSON of the keyword arguments
+    expect: object = None
+    rtol: float = nnlib.testing.RTOL
+    atol: float = nnlib.testing.ATOL
+    check_dtype: bool = False
+    hidden: bool = False
+
+    def describe(self) -> str:
+        """How feedback names the case: its inputs only if it is visible."""
+        if self.hidden:
+            return f"hidden case {self.number}"
+        return f"case {self.number}: {self.probe}({nnlib.testing._arguments(loads(self.inputs))})"
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """A graded test cell as the grader uses it."""
+    grade_id: str
+    points: float
+    definitions: str  # the source of its probe_* functions
+    cases: tuple[Case, ...] = field(default=())
+
+
+def _probe_sources(code: str) -> list[str]:
+    tree = ast.parse(code)
+    return [ast.get_source_segment(code, node) for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith(PROBE_PREFIX)]
+
+
+def read_test_cell(grade_id: str, points: float, source: str) -> TestCell:
+    """Run a test cell's own code in this process with a recording `check`; its cases and probes."""
+    cases: list[Case] = []
+    hidden = False
+
+    def record(probe, inputs, expect=None, *, rtol=nnlib.testing.RTOL, atol=nnlib.testing.ATOL,
+               check_dtype=False):
+        name = getattr(probe, "__name__", "")
+        if not name.startswith(PROBE_PREFIX) or not isinstance(inputs, dict):
+            raise TestCellError(f"{grade_id}: check() takes a probe_* function and a dict of inputs")
+        if expect is None and not hidden:
+            raise TestCellError(f"{grade_id}: a visible case must say what it expects (expect=...)")
+        try:
+            encoded = dumps(inputs)
+        except PlainDataError as error:
+            raise TestCellError(f"{grade_id}: inputs of {name} are not plain data: {error}") from None
+        cases.append(Case(len(cases) + 1, name, encoded, expect, rtol, atol, check_dtype, hidden))
+
+    namespace = {"__builtins__": builtins, "__name__": f"test_cell_{grade_id}", "np": np, "math": math,
+                 **{name: getattr(nnlib.testing, name) for name in nnlib.testing.__all__},
+                 "check": record}
+    parts, at = [], 0
+    for match in HIDDEN_BLOCK.finditer(source):
+        parts += [(source[at:match.start()], False), (match.group(1), True)]
+        at = match.end()
+    parts.append((source[at:], False))
+    definitions = []
+    for code, hidden in parts:
+        try:
+            definitions += _probe_sources(code)
+            exec(compile(code, f"<{grade_id}>", "exec"), namespace)  # noqa: S102 (the course's own test)
+        except TestCellError:
+            raise
+        except Exception as error:
+            raise TestCellError(f"{grade_id}: its code failed in the grader's process "
+                                f"({type(error).__name__}: {error}); only probe_* functions may use "
+                                "the notebook's names") from error
+    if not cases:
+        raise TestCellError(f"{grade_id}: no check() cases")
+    return TestCell(grade_id, points, "\n\n".join(definitions), tuple(cases))
+
+
+def read_tests(notebook: dict) -> dict[str, TestCell]:
+    """{grade id: TestCell} for every graded cell of the course's notebook (a dict from its JSON)."""
+    tests = {}
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            tests[meta["grade_id"]] = read_test_cell(meta["grade_id"], float(meta["points"]), source)
+    return tests
+
+
+def call_expression(case: Case) -> str:
+    """The expression the kernel evaluates for `case`: its outcome, base64-encoded."""
+    return (f"__import__('base64').b64encode(__import__('nnlib.testing', fromlist=['run_probe'])"
+            f".run_probe({case.probe}, {case.inputs!r}).encode()).decode()")
+
+
+def read_outcome(reply_content: dict) -> tuple:
+    """The outcome of a case from the kernel's execute_reply content (see `call_expression`):
+    ("returned", value) or ("raised", type name, message). ChannelError for anything else."""
+    try:
+        result = reply_content["user_expressions"]["outcome"]
+        if result["status"] == "error":  # the expression itself failed (e.g. no such probe)
+            return ("raised", str(result.get("ename", ""))[:200], str(result.get("evalue", ""))[:2000])
+        text = result["data"]["text/plain"]
+    except (KeyError, TypeError):
+        raise ChannelError("the kernel's reply holds no outcome") from None
+    if not isinstance(text, str) or len(text) > OUTCOME_LIMITS.chars * 4 // 3 + 8:
+        raise ChannelError("the kernel's reply is not a text of the allowed size")
+    match = QUOTED_BASE64.fullmatch(text)
+    if not match:
+        raise ChannelError("the kernel's reply is not the outcome's encoding")
+    try:
+        outcome = loads(base64.b64decode(match.group(1), validate=True).decode(), OUTCOME_LIMITS)
+    except (PlainDataError, binascii.Error, UnicodeDecodeError) as error:
+        raise ChannelError(f"the kernel's reply is not plain data ({error})") from None
+    if isinstance(outcome, tuple) and len(outcome) == 2 and outcome[0] == "returned":
+        return outcome
+    if isinstance(outcome, tuple) and len(outcome) == 3 and outcome[0] == "raised" \
+            and all(isinstance(part, str) for part in outcome[1:]):
+        return outcome
+    raise ChannelError("the kernel's reply is not an outcome")
+
+
+if __name__ == "__main__":  # TEMPORARY alias for authors: use `python -m autograder.trial`
+    import sys
+
+    from autograder.trial import main
+    print("(autograder.probes is now run as: python -m autograder.trial SOLUTION [SUBMISSION ...])")
+    sys.exit(main(sys.argv[1:]))
