@@ -17,19 +17,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from autograder.build import PACKAGE, reference_modules
+from autograder import build
 from autograder.export import module_path, write_atomically
 
 
 def chapter_of_modules() -> dict[str, str]:
     """{module: the chapter folder that exports it}, e.g. {"engine": "02_autograd", ...}."""
-    return {module: notebook.parent.name for module, (notebook, _) in reference_modules().items()}
+    return {module: notebook.parent.name for module, (notebook, _) in build.reference_modules().items()}
 
 
 def hand_written() -> list[Path]:
     """nnlib's files that no chapter exports, relative to the package."""
-    generated = {module_path(PACKAGE, module) for module in reference_modules()}
-    return sorted(path.relative_to(PACKAGE) for path in PACKAGE.rglob("*.py")
+    generated = {module_path(build.PACKAGE, module) for module in build.reference_modules()}
+    return sorted(path.relative_to(build.PACKAGE) for path in build.PACKAGE.rglob("*.py")
                   if path not in generated and ".backup" not in path.parts)
 
 
@@ -41,11 +41,11 @@ def write_library(target: Path, chapter: str, learners: bool = False) -> Path:
     shutil.rmtree(package, ignore_errors=True)
     for relative in hand_written():
         (package / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PACKAGE / relative, package / relative)
-    for module, (notebook, text) in reference_modules().items():
+        shutil.copyfile(build.PACKAGE / relative, package / relative)
+    for module, (notebook, text) in build.reference_modules().items():
         if notebook.parent.name >= chapter:
             continue
-        mine = module_path(PACKAGE, module)
+        mine = module_path(build.PACKAGE, module)
         if learners and mine.exists():
             text = mine.read_text()
         write_atomically(module_path(package, module), text)

@@ -1,49 +1,83 @@
-"""Every chapter through nbgrader's real autograde: the solution scores full marks, the blank
-learner notebook scores 0 on every graded cell, and it fails only at its exercises."""
+"""Every chapter through the real grading path (`course.py grade`, jailed): the solution scores
+full marks, the blank learner notebook scores 0 on every test and fails only at its exercises
+(every error, and every case's outcome, is a stub's NotImplementedError)."""
+import json
+import shutil
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbgrader.api import Gradebook
 
+from autograder import grade as grading
 from autograder.build import SOLUTIONS
 from autograder.cells import not_run_when_grading
+from autograder.library import write_library
+from autograder.probes import read_tests
+from autograder.sandbox import KernelLauncher, Limits
+from autograder.trial import run_notebook
 from conftest import CHAPTERS, read_notebook
 
+ROOT = SOLUTIONS.parent
 
-def grades(course, chapter, student):
-    """{grade_id: (score, max_score)} of one autograded submission."""
-    notebook = next((course / "source" / chapter).glob("*.ipynb")).stem
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission_notebook(notebook, chapter, student)
-        return {grade.name: (grade.score, grade.max_score) for grade in submission.grades}
+
+@pytest.fixture(scope="module", params=CHAPTERS)
+def graded(request, tmp_path_factory):
+    """(chapter, output folder) of a grading run of the solution and the blank notebook."""
+    chapter = request.param
+    root = tmp_path_factory.mktemp(chapter)
+    solution = next((SOLUTIONS / chapter).glob("*.ipynb"))
+    for student, notebook in (("solution", solution), ("blank", ROOT / "chapters" / chapter / solution.name)):
+        (root / "subs" / student).mkdir(parents=True)
+        shutil.copy(notebook, root / "subs" / student / solution.name)
+    grading.grade(chapter, root / "subs", root / "out", workers=2, limits=Limits(timeout=120))
+    return chapter, root / "out"
+
+
+def results(out, student):
+    return json.loads((out / "results" / f"{student}.json").read_text())["exercises"]
+
+
+def test_solution_scores_full_marks(graded):
+    chapter, out = graded
+    rows = results(out, "solution")
+    assert rows, f"{chapter} has no graded cells"
+    lost = [row for row in rows if row["points"] != row["max_points"] or row["status"] != "graded"]
+    assert not lost, f"the solution of {chapter} loses points: {lost}"
+
+
+def test_blank_notebook_scores_zero_and_fails_only_at_its_exercises(graded):
+    """Scored 0 on every test; in the jail, every error of a plain or exercise cell and every
+    visible case's failure is a stub's NotImplementedError."""
+    chapter, out = graded
+    rows = results(out, "blank")
+    assert [(row["points"], row["status"]) for row in rows] == [(0, "graded")] * len(rows), rows
+    path = next((out / "nbgrader" / "autograded" / "blank" / chapter).glob("*.ipynb"))
+    other_errors = []
+    for number, cell in enumerate(read_notebook(path)["cells"], start=1):
+        test = cell["metadata"].get("nbgrader", {}).get("grade")
+        for output in cell.get("outputs", []):
+            if output["output_type"] != "error":
+                continue
+            if test:
+                visible = [line for line in output["evalue"].splitlines()[1:] if line.startswith("  ")]
+                other_errors += [(number, line) for line in visible if "NotImplementedError" not in line]
+            elif output["ename"] != "NotImplementedError":
+                other_errors.append((number, output["ename"], output["evalue"]))
+    assert not other_errors, f"the blank notebook of {chapter} fails outside its exercises: {other_errors}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_solution_scores_full_marks(graded_course, chapter):
-    result = grades(graded_course, chapter, "solution")
-    assert result, f"{chapter} has no graded cells"
-    lost = {name: score for name, score in result.items() if score[0] != score[1]}
-    assert not lost, f"the solution of {chapter} loses points in {lost}"
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_blank_notebook_scores_zero_on_every_graded_cell(graded_course, chapter):
-    scored = {name: score for name, score in grades(graded_course, chapter, "blank").items()
-              if score[0] != 0}
-    assert not scored, f"the blank learner notebook of {chapter} earns points in {scored}"
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_blank_notebook_fails_only_at_its_exercises(graded_course, chapter):
-    """Run top to bottom, the only errors are the stubs' NotImplementedError."""
-    path = next((graded_course / "autograded" / "blank" / chapter).glob("*.ipynb"))
-    other_errors = [
-        (number, output["ename"], output["evalue"])
-        for number, cell in enumerate(read_notebook(path)["cells"], start=1)
-        for output in cell.get("outputs", [])
-        if output["output_type"] == "error" and output["ename"] != "NotImplementedError"]
-    assert not other_errors, f"the blank notebook of {chapter} fails outside its exercises " \
-                             f"(cell number, error, message): {other_errors}"
+def test_every_case_of_the_blank_notebook_stops_at_a_stub(chapter, tmp_path):
+    """Hidden cases too: each probe, run on the blank notebook, raises NotImplementedError."""
+    solution = next((SOLUTIONS / chapter).glob("*.ipynb"))
+    blank = ROOT / "chapters" / chapter / solution.name
+    tests = read_tests(read_notebook(solution))
+    launcher = KernelLauncher(Limits(timeout=120, wall=1800), None,
+                              nnlib=str(write_library(tmp_path, chapter)))
+    run = run_notebook(read_notebook(blank), blank.parent, tests, launcher)
+    wrong = {grade_id: outcome for grade_id, outcomes in run.outcomes.items() for outcome in outcomes
+             if outcome[:2] != ("raised", "NotImplementedError")}
+    assert not run.stopped and not wrong, wrong
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -9,6 +9,7 @@ from autograder import build, learner
 from autograder.cells import not_run_when_grading
 from autograder.nbtext import pack, write_notebook
 
+NNLIB = build.PACKAGE  # the course's nnlib (the fixture points build.PACKAGE elsewhere)
 CHAPTER = """\
 %% code
 #| default_exp tiny
@@ -16,7 +17,7 @@ CHAPTER = """\
 import numpy as np
 
 %% code
-from nnlib.testing import assert_close
+from nnlib.testing import check
 
 %% solution id=double
 #| export
@@ -30,9 +31,12 @@ def double(x: float) -> float:
 double = lambda x: 0.0  # an illustration check skips: were it run, test_double would fail
 
 %% tests id=test_double points=2
-assert_close(double(1.5), 3.0, msg="double(1.5)")
+def probe_double(x):
+    return {"y": double(x)}
+
+check(probe_double, {"x": 1.5}, expect={"y": 3.0})
 ### BEGIN HIDDEN TESTS
-assert_close(double(-4.0), -8.0, msg="double(-4.0)")
+check(probe_double, {"x": -4.0}, expect={"y": -8.0})
 ### END HIDDEN TESTS
 """
 
@@ -48,6 +52,8 @@ def course(tmp_path, monkeypatch):
     monkeypatch.setattr(learner, "BACKUPS", tmp_path / "nnlib" / ".backup")
     (tmp_path / "solutions" / "01_tiny").mkdir(parents=True)
     (tmp_path / "nnlib").mkdir()
+    for name in ("__init__.py", "testing.py", "plaindata.py"):  # the hand-written modules tests need
+        shutil.copy(NNLIB / name, tmp_path / "nnlib" / name)
     write_notebook(pack(CHAPTER, "tiny"), tmp_path / "solutions" / "01_tiny" / "tiny.ipynb")
     assert build.build()
     return tmp_path
