@@ -126,6 +126,7 @@ def _close(actual, expected, rtol: float, atol: float, check_dtype: bool, where:
     a = np.array(actual, subok=False)
     if a.dtype.kind not in "iuf":
         return Mismatch(where, "wrong type", f"{where}: expected real numbers, got dtype {a.dtype}")
+    shown_a, shown_e = a, np.array(expected)  # as given: integers print as integers
     a, e = a.astype(np.float64), np.array(expected, dtype=np.float64)
     both_nan = np.isnan(a) & np.isnan(e)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -140,8 +141,8 @@ def _close(actual, expected, rtol: float, atol: float, check_dtype: bool, where:
         relative = error[worst] / abs(e[worst])
     at = f" at index {tuple(int(i) for i in worst)}" if a.ndim else ""
     return Mismatch(where, "values differ", (
-        f"{where}: {int(bad.sum())} of {bad.size} values differ; worst{at}: got {float(a[worst])!r}, "
-        f"expected {float(e[worst])!r} (absolute error {error[worst]:.3g}, relative error {relative:.3g}, "
+        f"{where}: {int(bad.sum())} of {bad.size} values differ; worst{at}: got {shown_a[worst].item()!r}, "
+        f"expected {shown_e[worst].item()!r} (absolute error {error[worst]:.3g}, relative error {relative:.3g}, "
         f"allowed: atol={atol:g} + rtol={rtol:g} * |expected|)"))
 
 
