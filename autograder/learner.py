@@ -111,7 +111,7 @@ def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
         run = run_notebook(with_course_tests(learner, reference), learner_path.parent, tests, launcher, {})
     results = []
     for grade_id, verdict in run.verdicts.items():
-        message = "; ".join(verdict.failures)
+        message = verdict.failures[0] if verdict.failures else ""
         if "raised NotImplementedError" in message:
             message = "not done yet: a stub still raises NotImplementedError"
         results.append(Result(grade_id, verdict.max_points, verdict.passed, message))
@@ -124,8 +124,9 @@ def report(chapter: str, results: list[Result]) -> bool:
     for result in results:
         score = result.points if result.passed else 0
         mark = "pass" if result.passed else "FAIL"
-        line = f"  {mark}  {result.grade_id:<36} {score:g}/{result.points:g}"
-        print(line + (f"  {result.message.splitlines()[0][:300]}" if result.message else ""))
+        print(f"  {mark}  {result.grade_id:<36} {score:g}/{result.points:g}")
+        for line in result.message.splitlines()[:4]:  # the first failed case: inputs, what differs
+            print(f"        {line[:300]}")
     earned = sum(r.points for r in results if r.passed)
     print(f"  {earned:g}/{sum(r.points for r in results):g} points on the visible tests "
           "(the grader also runs hidden tests)")
