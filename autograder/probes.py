@@ -173,10 +173,3 @@ def read_outcome(reply_content: dict) -> tuple:
         return outcome
     raise ChannelError("the kernel's reply is not an outcome")
 
-
-if __name__ == "__main__":  # TEMPORARY alias for authors: use `python -m autograder.trial`
-    import sys
-
-    from autograder.trial import main
-    print("(autograder.probes is now run as: python -m autograder.trial SOLUTION [SUBMISSION ...])")
-    sys.exit(main(sys.argv[1:]))

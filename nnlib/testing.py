@@ -279,7 +279,11 @@ def _arguments(inputs: dict) -> str:
 
 
 def _short(value) -> str:
+    """A short text for an input: small arrays in full, larger ones by shape and dtype."""
     if isinstance(value, np.ndarray):
         return f"<array {value.shape} {value.dtype}>" if value.size > 6 else np.array2string(
             value, separator=", ", precision=4)
+    if isinstance(value, (list, tuple)) and any(isinstance(item, np.ndarray) for item in value):
+        inner = ", ".join(_short(item) for item in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     return repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
