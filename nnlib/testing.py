@@ -274,7 +274,7 @@ def check(probe, inputs: dict, expect=None, *, rtol: float = RTOL, atol: float =
 
 
 def _arguments(inputs: dict) -> str:
-    text = ", ".join(f"{key}={_short(value)}" for key, value in inputs.items())
+    text = " ".join(", ".join(f"{key}={_short(value)}" for key, value in inputs.items()).split())
     return text if len(text) <= 300 else text[:297] + "..."
 
 
