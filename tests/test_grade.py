@@ -68,38 +68,40 @@ WRONG_DOUBLE = "def double(x):\n    return 3.0\n"  # passes no test
 WRONG_SQUARE = "def square(x):\n    return np.array([0.0, 1.0, 4.0])\n"  # passes the visible test only
 FULL = {"test_double": (2, "graded", ""), "test_square": (3, "graded", "")}  # all points
 LIMITS = Limits(timeout=4, wall=14, memory_mb=2048)
-# Ways to forge a grade when the verdict is made in the learner's process (issue 11). Each is a
-# cell run after the imports; each is graded on the blank notebook and on a wrong one.
+# Ways to forge a grade when the verdict is made in the learner's process (issue 11), each as
+# (a cell run after the imports, code run inside the learner's functions, i.e. during the probes).
+# Each is graded on the blank notebook and on a wrong one.
 FORGE = "import nnlib.testing\nfrom nnlib.plaindata import dumps\n"
+TRACER = ("import sys\n\ndef tracer(frame, event, arg):\n    if event == 'call' and frame.f_code.co_name "
+          "in ('judge', 'compare', 'run_probe'):\n        frame.f_lineno = frame.f_code.co_firstlineno + 1\n"
+          "    return tracer")
 ATTACKS = {
-    "input_transformer": "get_ipython().input_transformer_manager.line_transforms.append(\n"
-                         "    lambda lines: ['pass\\n' if l.lstrip().startswith(('assert', 'check')) else l"
-                         " for l in lines])",
-    "displayhook": "import sys\nget_ipython().events.register('pre_run_cell', "
-                   "lambda *args: sys.displayhook('looks fine'))",
-    "settrace": "import sys\n\ndef tracer(frame, event, arg):\n    if event == 'return':\n"
-                "        return None\n    return tracer\n\nsys.settrace(tracer)\n"
-                "get_ipython().events.register('pre_run_cell', lambda *args: sys.settrace(tracer))",
-    "code_swap": "import nnlib.testing\nfor name in ('assert_close', 'compare', 'judge', 'check'):\n"
-                 "    getattr(nnlib.testing, name).__code__ = (lambda *args, **kwargs: []).__code__",
-    "ast_and_custom_exc": "import ast\n\nclass Gut(ast.NodeTransformer):\n"
-                          "    def visit_Module(self, node):\n"
-                          "        return ast.Module(body=[ast.Pass()], type_ignores=[])\n\n"
-                          "def rearm(*args):\n    shell = get_ipython()\n"
-                          "    shell.set_custom_exc((Exception,), lambda *a, **k: None)\n"
-                          "    if not shell.ast_transformers:\n        shell.ast_transformers.append(Gut())\n\n"
-                          "get_ipython().events.register('pre_run_cell', rearm)",
-    "thread": FORGE + "import threading, time\n\ndef forge():\n    while True:\n"
-                      "        nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', {'y': 3.0}))\n"
-                      "        time.sleep(0.0003)\n\nthreading.Thread(target=forge, daemon=True).start()",
-    "forged_outcome": FORGE + "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', {'y': 3.0}))",
-    "malformed_outcome": FORGE + "nnlib.testing.run_probe = lambda probe, inputs: 'not plain data'",
-    "huge_outcome": FORGE + "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', 'x' * 60_000_000))",
-    "flood": "import sys\nget_ipython().events.register('pre_execute', lambda: print('y' * 2_000_000))",
-    "exit_in_probe": FORGE + "import os\nnnlib.testing.run_probe = lambda probe, inputs: os._exit(3)",
-    "leak_history": "import base64, zlib\nget_ipython().events.register('post_run_cell', lambda *args: print("
-                    "base64.b64encode(zlib.compress('\\n'.join(In).encode())).decode(), "
-                    "*[open(f).read() for f in __import__('glob').glob('/tmp/*')]))",
+    "input_transformer": ("", "get_ipython().input_transformer_manager.line_transforms.append(\n"
+                              "    lambda lines: ['pass\\n' if l.lstrip().startswith(('assert', 'check', 'def'))"
+                              " else l for l in lines])"),
+    "displayhook": ("import sys", "sys.displayhook('looks fine')"),
+    "settrace": (TRACER, "sys.settrace(tracer)"),
+    "code_swap": ("import nnlib.testing", "for name in ('assert_close', 'compare', 'judge', 'check'):\n"
+                  "    getattr(nnlib.testing, name).__code__ = (lambda *args, **kwargs: []).__code__"),
+    "ast_and_custom_exc": ("import ast\n\nclass Gut(ast.NodeTransformer):\n"
+                           "    def visit_Module(self, node):\n"
+                           "        return ast.Module(body=[ast.Pass()], type_ignores=[])",
+                           "shell = get_ipython()\nshell.set_custom_exc((Exception,), lambda *a, **k: None)\n"
+                           "shell.ast_transformers.append(Gut())\n"
+                           "shell.events.register('pre_run_cell', lambda *args: None)"),
+    "thread": (FORGE + "import threading, time\n\ndef forge():\n    while True:\n"
+                       "        nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', {'y': 3.0}))\n"
+                       "        time.sleep(0.0003)\n\nthreading.Thread(target=forge, daemon=True).start()", ""),
+    "forged_outcome": (FORGE, "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', {'y': 3.0}))"),
+    "malformed_outcome": (FORGE + "nnlib.testing.run_probe = lambda probe, inputs: 'not plain data'", ""),
+    "huge_outcome": (FORGE + "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', 'x' * 60_000_000))",
+                     ""),
+    "flood": ("", "print('y' * 2_000_000)"),
+    "exit_in_probe": ("import os", "os._exit(3)"),
+    "leak_history": ("import base64, zlib\nget_ipython().events.register('post_run_cell', lambda *args: print("
+                     "base64.b64encode(zlib.compress('\\n'.join(In).encode())).decode()))", ""),
+    "leak_linecache": ("import inspect, linecache",
+                       "raise ValueError(repr([linecache.getlines(f.filename) for f in inspect.stack()]))"),
 }
 TAMPERED = {"malformed_outcome", "huge_outcome"}
 
@@ -116,14 +118,20 @@ def tiny(tmp_path_factory):
     return root / "solutions", release
 
 
-def notebook(release, double=None, square=None, after_imports=(), tests="keep"):
+def notebook(release, double=None, square=None, after_imports=(), tests="keep", in_call=""):
     """The released notebook with the given solution cells, extra code cells after the imports
-    cell, and the test cells kept, gutted (source 'pass') or deleted."""
+    cell, the test cells kept, gutted (source 'pass') or deleted, and `in_call` code run at each
+    call of `double` and `square` (a cell after each exercise wraps it)."""
     nb = json.loads(json.dumps(release))
     for cell in nb["cells"]:
         meta = cell["metadata"].get("nbgrader", {})
         if meta.get("solution"):
             cell["source"] = {"double": double, "square": square}[meta["grade_id"]] or cell["source"]
+            if in_call:
+                body = "\n".join("    " + line for line in in_call.splitlines())
+                name = meta["grade_id"]
+                cell["source"] += (f"\n\n_inner_{name} = {name}\n\n\ndef {name}(x):\n{body}\n"
+                                   f"    return _inner_{name}(x)\n")
         if meta.get("grade") and tests == "gut":
             cell["source"] = "pass"
     if tests == "delete":
@@ -244,9 +252,10 @@ def graded(tiny, tmp_path_factory):
     for cell in students["tagged"]["cells"]:  # tags on exercise and test cells are ignored
         if cell["metadata"].get("nbgrader"):
             cell["metadata"]["tags"] = ["skip-when-grading"]
-    for attack, code in ATTACKS.items():
-        students[f"blank_{attack}"] = notebook(release, after_imports=[code])
-        students[f"wrong_{attack}"] = notebook(release, WRONG_DOUBLE, WRONG_SQUARE, after_imports=[code])
+    for attack, (setup, in_call) in ATTACKS.items():
+        students[f"blank_{attack}"] = notebook(release, after_imports=[setup], in_call=in_call)
+        students[f"wrong_{attack}"] = notebook(release, WRONG_DOUBLE, WRONG_SQUARE, after_imports=[setup],
+                                               in_call=in_call)
     for student, nb in students.items():
         submit(subs, student, nb)
     submit(subs, "misnamed", notebook(release, DOUBLE, SQUARE), name="tiny-Copy1.ipynb")
