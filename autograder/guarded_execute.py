@@ -6,9 +6,9 @@ use it too. Compared with nbgrader's own:
 - The kernel starts through `SandboxedKernelManager`: the jail and resource limits of
   sandbox.py, and ipc sockets (the jail has no network).
 - **Test cells never run in the kernel.** For a graded test cell, the kernel gets only the
-  cell's probe functions (`TestCell.definitions`), then one request per case: evaluate the
-  probe on the case's inputs (`probes.call_expression`). Each outcome comes back as plain
-  data in the reply (`probes.read_outcome`) and is judged in this process (`judge.judge_test`),
+  cell's probe functions (`TestCell.definitions`) and, in the same request, the evaluation of
+  every case's probe on its inputs (`probes.call_expression`). The outcomes come back as plain
+  data in the reply (`probes.read_outcomes`) and are judged in this process (`judge.judge_test`),
   against the case's expectation or the reference solution's outcome (`reference`). The
   verdict becomes the cell's only output: a line per case that failed (`judge.TEST_FAILED`
   error: nbgrader scores the cell 0) or a pass line. Nothing the kernel prints during a probe
@@ -45,7 +45,7 @@ from traitlets import Bool, Dict, Enum, Instance, Integer, Unicode
 
 from autograder.judge import TEST_FAILED, Verdict, judge_test
 from autograder.cells import not_run_when_grading
-from autograder.probes import ChannelError, TestCell, call_expression, read_outcome
+from autograder.probes import ChannelError, TestCell, call_expression, read_outcomes
 from autograder.results import CRASHED, TIMED_OUT
 from autograder.sandbox import KernelLauncher
 
@@ -240,18 +240,13 @@ class GuardedExecute(Execute):
         return reply["content"] if isinstance(reply, dict) else {}
 
     def _run_test(self, test: TestCell, cell) -> None:
-        """Define the test's probes in the kernel, run each case there, judge the outcomes here."""
-        defined = self._request(test.definitions)
-        outcomes = []
-        for case in test.cases:
-            if defined.get("status") != "ok":  # the probes could not be defined
-                outcomes.append(("raised", str(defined.get("ename", "Error")),
-                                 str(defined.get("evalue", ""))))
-                continue
-            try:
-                outcomes.append(read_outcome(self._request("", {"outcome": call_expression(case)})))
-            except ChannelError as error:
-                outcomes.append(error)
+        """Define the test's probes in the kernel and run its cases there, in one request; judge
+        the outcomes here."""
+        reply = self._request(test.definitions, {"outcomes": call_expression(test)})
+        try:
+            outcomes = read_outcomes(reply, len(test.cases), self.launcher.limits.outcomes_mb)
+        except ChannelError as error:
+            outcomes = [error] * len(test.cases)
         self.record.outcomes[test.grade_id] = outcomes
         if self.reference_run:  # outcomes are all it is for
             cell.outputs = []

@@ -1,6 +1,6 @@
 """The judge: a test's verdict from its cases' outcomes, made in the grader's process.
 
-Each case's outcome (what the learner's kernel sent back, read by `probes.read_outcome`) is
+Each case's outcome (what the learner's kernel sent back, read by `probes.read_outcomes`) is
 compared with the case's `expect`, or, where a hidden case gives none, with the reference
 solution's outcome for the same case (`nnlib.testing.judge`: tolerances, types, shapes,
 dtypes, predicates). A test scores its points when every case passes, else 0.

@@ -10,11 +10,12 @@ kernel. Instead:
   process.
 - `definitions` is the source of the cell's `probe_*` functions, the only code of a test cell
   that runs in the learner's kernel (probe code may be public; inputs and judging are not in it).
-- `call_expression` is what the grader asks the kernel to evaluate for one case:
-  `nnlib.testing.run_probe` with the inputs, its outcome as base64 of plain-data JSON, so that
-  the reply's `text/plain` is a quoted base64 string and nothing else.
-- `read_outcome` reads that reply strictly (`nnlib.plaindata.loads`, sizes capped): an outcome,
-  or `ChannelError` when the kernel sent anything else.
+- `call_expression` is what the grader asks the kernel to evaluate for a test cell, in the same
+  request that defines its probes: `nnlib.testing.run_probes` on every case's probe and inputs,
+  the outcomes as base64 of plain-data JSON, so that the reply's `text/plain` is a quoted base64
+  string and nothing else.
+- `read_outcomes` reads that reply strictly (`nnlib.plaindata.loads`, sizes capped): one outcome
+  per case, or `ChannelError` when the kernel sent anything else.
 
 `autograder.trial` grades notebooks against a solution notebook without jail or gradebook,
 for authors checking their tests and mutants:
@@ -39,7 +40,6 @@ from nnlib.plaindata import Limits, PlainDataError, dumps, loads
 HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$\n?",
                           re.S | re.M)
 PROBE_PREFIX = "probe"
-OUTCOME_LIMITS = Limits(chars=48 << 20)
 QUOTED_BASE64 = re.compile(r"'([A-Za-z0-9+/]*={0,2})'")
 
 
@@ -141,35 +141,45 @@ def read_tests(notebook: dict) -> dict[str, TestCell]:
     return tests
 
 
-def call_expression(case: Case) -> str:
-    """The expression the kernel evaluates for `case`: its outcome, base64-encoded."""
-    return (f"__import__('base64').b64encode(__import__('nnlib.testing', fromlist=['run_probe'])"
-            f".run_probe({case.probe}, {case.inputs!r}).encode()).decode()")
+def call_expression(test: TestCell) -> str:
+    """The expression the kernel evaluates for all the cases of `test`, in order: their outcomes,
+    base64-encoded (one request per test cell: a round trip costs ~8 ms of a kernel's time)."""
+    calls = ", ".join(f"({case.probe}, {case.inputs!r})" for case in test.cases)
+    return (f"__import__('base64').b64encode(__import__('nnlib.testing', fromlist=['run_probes'])"
+            f".run_probes([{calls}]).encode()).decode()")
 
 
-def read_outcome(reply_content: dict) -> tuple:
-    """The outcome of a case from the kernel's execute_reply content (see `call_expression`):
-    ("returned", value) or ("raised", type name, message). ChannelError for anything else."""
+def is_outcome(value) -> bool:
+    """Whether `value` is what `run_probe` writes: ("returned", value) or ("raised", name, message)."""
+    return isinstance(value, tuple) and (
+        (len(value) == 2 and value[0] == "returned")
+        or (len(value) == 3 and value[0] == "raised" and all(isinstance(part, str) for part in value[1:])))
+
+
+def read_outcomes(reply_content: dict, cases: int, megabytes: int = 48) -> list:
+    """The outcomes of a test's `cases` cases from the kernel's execute_reply content (see
+    `call_expression`), at most `megabytes` of JSON; ChannelError if the reply holds anything else."""
+    limits = Limits(chars=megabytes << 20)
+    if reply_content.get("status") == "error":  # its probes could not be defined
+        failure = ("raised", str(reply_content.get("ename", ""))[:200], str(reply_content.get("evalue", ""))[:2000])
+        return [failure] * cases
     try:
-        result = reply_content["user_expressions"]["outcome"]
+        result = reply_content["user_expressions"]["outcomes"]
         if result["status"] == "error":  # the expression itself failed (e.g. no such probe)
-            return ("raised", str(result.get("ename", ""))[:200], str(result.get("evalue", ""))[:2000])
+            failure = ("raised", str(result.get("ename", ""))[:200], str(result.get("evalue", ""))[:2000])
+            return [failure] * cases
         text = result["data"]["text/plain"]
     except (KeyError, TypeError):
-        raise ChannelError("the kernel's reply holds no outcome") from None
-    if not isinstance(text, str) or len(text) > OUTCOME_LIMITS.chars * 4 // 3 + 8:
+        raise ChannelError("the kernel's reply holds no outcomes") from None
+    if not isinstance(text, str) or len(text) > limits.chars * 4 // 3 + 8:
         raise ChannelError("the kernel's reply is not a text of the allowed size")
     match = QUOTED_BASE64.fullmatch(text)
     if not match:
-        raise ChannelError("the kernel's reply is not the outcome's encoding")
+        raise ChannelError("the kernel's reply is not the outcomes' encoding")
     try:
-        outcome = loads(base64.b64decode(match.group(1), validate=True).decode(), OUTCOME_LIMITS)
+        outcomes = loads(base64.b64decode(match.group(1), validate=True).decode(), limits)
     except (PlainDataError, binascii.Error, UnicodeDecodeError) as error:
         raise ChannelError(f"the kernel's reply is not plain data ({error})") from None
-    if isinstance(outcome, tuple) and len(outcome) == 2 and outcome[0] == "returned":
-        return outcome
-    if isinstance(outcome, tuple) and len(outcome) == 3 and outcome[0] == "raised" \
-            and all(isinstance(part, str) for part in outcome[1:]):
-        return outcome
-    raise ChannelError("the kernel's reply is not an outcome")
-
+    if not (isinstance(outcomes, list) and len(outcomes) == cases and all(map(is_outcome, outcomes))):
+        raise ChannelError(f"the kernel's reply is not {cases} outcomes")
+    return outcomes

@@ -61,13 +61,16 @@ class Limits:
 
     timeout: seconds a cell may run; wall: seconds the whole submission may run (kernel start
     included); memory_mb: address space of the kernel process; tmp_mb: its private /tmp and
-    largest file; output_kb: output kept per cell (the rest is dropped, with a note).
+    largest file; output_kb: output kept per cell (the rest is dropped, with a note);
+    outcomes_mb: the largest reply of a test cell's probes (a larger one is "probe channel
+    tampered").
     """
     timeout: int = 30
     wall: int = 300
     memory_mb: int = 2048
     tmp_mb: int = 256
     output_kb: int = 1024
+    outcomes_mb: int = 48
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import numpy as np
 from nnlib.plaindata import PlainDataError, dumps, loads
 
 __all__ = ["assert_close", "check", "below", "above", "between", "raises", "compare", "judge", "Mismatch",
-           "run_probe"]
+           "run_probe", "run_probes"]
 RTOL, ATOL = 1e-6, 1e-8
 
 
@@ -216,7 +216,7 @@ def run_probe(probe, inputs: str) -> str:
     """Call `probe(**inputs)` for plain-data `inputs` (as `plaindata.dumps` wrote them); return its
     outcome as plain data: `("returned", result)` or `("raised", exception type name, message)`.
 
-    This is what the grader runs in the learner's process, once per case.
+    The grader runs it in the learner's process for each case (see `run_probes`).
     """
     try:
         outcome = ("returned", probe(**loads(inputs)))
@@ -231,6 +231,14 @@ def run_probe(probe, inputs: str) -> str:
         except Exception:  # noqa: BLE001 (an exception whose message cannot be made)
             message = ""
         return dumps(("raised", type(error).__name__[:200], message))
+
+
+def run_probes(calls: list[tuple]) -> str:
+    """`run_probe` for each (probe, inputs) of `calls`: their outcomes, as one plain-data list.
+
+    This is what the grader asks the learner's process to evaluate, once per test cell.
+    """
+    return '["list",[' + ",".join(run_probe(probe, inputs) for probe, inputs in calls) + "]]"
 
 
 def judge(outcome: tuple, expect, *, rtol: float = RTOL, atol: float = ATOL,

@@ -67,7 +67,7 @@ SQUARE = "def square(x):\n    return x ** 2\n"
 WRONG_DOUBLE = "def double(x):\n    return 3.0\n"  # passes no test
 WRONG_SQUARE = "def square(x):\n    return np.array([0.0, 1.0, 4.0])\n"  # passes the visible test only
 FULL = {"test_double": (2, "graded", ""), "test_square": (3, "graded", "")}  # all points
-LIMITS = Limits(timeout=4, wall=14, memory_mb=2048)
+LIMITS = Limits(timeout=4, wall=14, memory_mb=2048, outcomes_mb=1)
 # Ways to forge a grade when the verdict is made in the learner's process (issue 11), each as
 # (a cell run after the imports, code run inside the learner's functions, i.e. during the probes).
 # Each is graded on the blank notebook and on a wrong one.
@@ -94,7 +94,7 @@ ATTACKS = {
                        "        time.sleep(0.0003)\n\nthreading.Thread(target=forge, daemon=True).start()", ""),
     "forged_outcome": (FORGE, "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', {'y': 3.0}))"),
     "malformed_outcome": (FORGE + "nnlib.testing.run_probe = lambda probe, inputs: 'not plain data'", ""),
-    "huge_outcome": (FORGE + "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', 'x' * 60_000_000))",
+    "huge_outcome": (FORGE + "nnlib.testing.run_probe = lambda probe, inputs: dumps(('returned', 'x' * 2_000_000))",
                      ""),
     "flood": ("", "print('y' * 2_000_000)"),
     "exit_in_probe": ("import os", "os._exit(3)"),
