@@ -8,8 +8,10 @@ Each submission gets a fresh IPython kernel, started as
   for the wall limit), RLIMIT_FSIZE (file size) and no core dumps, then execs the rest.
 - **Isolation** (where bubblewrap works): new user, mount, pid, network, ipc and uts namespaces,
   uid 65534 without capabilities. The kernel sees only what it needs, read-only: the system's
-  /usr, a few files of /etc, the Python installation (less debugpy: `hidden_paths`) and the
-  course's `nnlib` package. It can write only a private /tmp (size-limited), a fresh working
+  /usr, a few files of /etc, the Python installation (less debugpy: `hidden_paths`) and, where
+  the course's `nnlib` package is, the one the launcher names (`nnlib`: library.py's copy without
+  the answers of the graded chapter). Without bubblewrap, that copy comes first on PYTHONPATH.
+  It can write only a private /tmp (size-limited), a fresh working
   directory and the directory of its own connection file. The solutions, the hidden tests, the
   gradebook and the other submissions are not in its file system, and it has no network: the
   grader talks to it over Unix sockets (ZeroMQ's ipc transport), which work across network
@@ -114,7 +116,8 @@ class KernelLauncher:
     def describe(self) -> str:
         """One line for the log."""
         limits = self.limits
-        where = ("in a bubblewrap jail (no network; it sees only the Python installation and nnlib)"
+        where = ("in a bubblewrap jail (no network; it sees only the Python installation and the nnlib "
+                 "of the earlier chapters)"
                  if self.isolated else "WITHOUT ISOLATION")
         return (f"kernels run {where}; limits: {limits.timeout} s per cell, {limits.wall} s per "
                 f"submission, {limits.memory_mb} MB of memory, files of {limits.tmp_mb} MB"
