@@ -106,6 +106,26 @@ def test_no_cell_imports_the_answers(path):
                     f"{chapter} or later"
 
 
+def numeric(expect) -> bool:
+    """Whether an expectation judges some real number (None: the reference's result, which the
+    lint cannot see, counts)."""
+    import numbers
+
+    import numpy as np
+
+    from nnlib.testing import Predicate
+
+    if expect is None or isinstance(expect, Predicate):
+        return True
+    if isinstance(expect, dict):
+        return any(numeric(value) for value in expect.values())
+    if isinstance(expect, (list, tuple)):
+        return any(numeric(value) for value in expect)
+    if isinstance(expect, np.ndarray):
+        return expect.dtype.kind in "iuf"
+    return isinstance(expect, numbers.Real) and not isinstance(expect, (bool, np.bool_))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_test_cells_are_probes_and_cases_the_judge_can_read(path):
     """Every test cell reads in the grader's process (its top-level code names nothing of the
@@ -116,7 +136,9 @@ def test_test_cells_are_probes_and_cases_the_judge_can_read(path):
     tests = read_tests(read_notebook(path))
     for grade_id, test in tests.items():
         assert any(not case.hidden for case in test.cases), f"{grade_id} has no visible case"
-        assert any(case.hidden for case in test.cases), f"{grade_id} has no hidden case"
+        assert any(case.hidden and numeric(case.expect) for case in test.cases), \
+            f"{grade_id}: no hidden case is judged on numbers (booleans a learner's code reports " \
+            "about itself are not enough)"
         assert "def probe" in test.definitions, grade_id
     for meta, source in graded_cells(read_notebook(path), "grade"):
         tree = ast.parse(source)
