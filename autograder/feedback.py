@@ -7,20 +7,70 @@ its number and a reason only. `HideHiddenTests`, added to `GenerateFeedback.prep
 removes the hidden block from each test cell's source, as in the learner's notebook.
 
 `FeedbackExporter` renders the pages of a class several times faster than nbconvert's
-HTMLExporter (see its docstring): most of every page is the same for every student.
+HTMLExporter (see its docstring): most of every page is the same for every student. It also
+makes the page safe to open: nothing a submission wrote or printed runs in the reader's browser
+(`sanitise_html`: no script, event handler, frame, form or style from the submission); and
+small: it shows at most `FEEDBACK_CELLS` cells and `PAGE_CHARS` of their text (the outputs are
+bounded when the notebook runs: guarded_execute.py).
 """
 from __future__ import annotations
 
+import html
+import re
+
+import bleach
 from jinja2 import BytecodeCache, pass_context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters import html as html_exporter
 from nbconvert.filters import Highlight2HTML
+from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.export import cell_source
 from autograder.cells import HIDDEN_TESTS
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# What HTML from a submission (its markdown, its outputs) may keep in the feedback: text
+# structure, tables, links and images; no script, event handler, style, frame, form or embed.
+SAFE_TAGS = frozenset(
+    "a abbr b blockquote br caption code col colgroup dd del details div dl dt em figcaption figure "
+    "h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol p pre q s samp small span strong sub summary sup "
+    "table tbody td tfoot th thead tr tt u ul var".split())
+SAFE_ATTRIBUTES = {"*": {"class", "id", "title", "align"}, "a": {"href", "name"},
+                   "img": {"src", "alt", "width", "height"}, "table": {"border"},
+                   "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}, "ol": {"start"}}
+SANITISE_CHARS = 256 << 10
+# How much of a notebook a feedback page shows (a chapter has about 100 cells and 100 kB of text):
+# every graded cell, each with at most CELL_CHARS of its source, and the other cells in order
+# while they fit in FEEDBACK_CELLS cells and PAGE_CHARS of source.
+FEEDBACK_CELLS, CELL_CHARS, PAGE_CHARS = 1000, 64 << 10, 2 << 20
+URL_NOISE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")  # what browsers ignore in a URL's scheme
+
+
+def _safe_attribute(tag: str, name: str, value: str) -> bool:
+    """Whether an attribute may stay: listed for its tag, and a URL only if it cannot run code
+    (bleach also refuses any scheme but http, https, mailto and data; data only for images)."""
+    if name not in SAFE_ATTRIBUTES["*"] and name not in SAFE_ATTRIBUTES.get(tag, ()):
+        return False
+    if name in ("href", "src"):
+        url = URL_NOISE.sub("", html.unescape(value)).lower()
+        if url.startswith("data:"):
+            return (tag, name) == ("img", "src") and url.startswith("data:image/")
+    return True
+
+
+_CLEANER = bleach.Cleaner(tags=SAFE_TAGS, attributes=_safe_attribute,
+                          protocols={"http", "https", "mailto", "data"}, strip_comments=True)
+
+
+def sanitise_html(text) -> str:
+    """HTML from a submission, made inert: the tags and attributes of `SAFE_TAGS` and
+    `SAFE_ATTRIBUTES` are kept, every other tag is shown as text (escaped). HTML longer than
+    `SANITISE_CHARS` is shown as text altogether: parsing it costs about 2 s per MB."""
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    if len(text) > SANITISE_CHARS:
+        return f"<pre>{html.escape(text)}</pre>"
+    return _CLEANER.clean(text)
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -99,21 +149,63 @@ class FeedbackExporter(HTMLExporter):
     - The templates are compiled once per process, not once per page.
     - A code or markdown cell already rendered (the same text; most cells are the same in
       every submission) is not rendered again.
+
+    And it renders nothing of the submission as active content, whatever its configuration.
+    nbconvert's `sanitize_html` (always on) leaves out JavaScript outputs and widgets and passes
+    HTML and markdown outputs and raw cells through its `clean_html` filter, here
+    `sanitise_html`; nbgrader's feedback template renders markdown cells without that filter,
+    so `markdown2html` sanitises its own result; and the nbgrader metadata the template prints
+    as it is (a cell's grade id) is escaped.
     """
+
+    def _init_resources(self, resources):
+        resources = super()._init_resources(resources)
+        resources["should_sanitize_html"] = True
+        return resources
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("clean_html", sanitise_html)
 
     def _create_environment(self):
         environment = super()._create_environment()
         environment.bytecode_cache = TEMPLATES
         return environment
 
+    def _preprocess(self, nb, resources):
+        """After the preprocessors: escape the grade ids, and keep the page within its size."""
+        nb, resources = super()._preprocess(nb, resources)
+        shown, budget = [], PAGE_CHARS
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            graded = isinstance(meta, dict) and bool(meta.get("grade") or meta.get("solution"))
+            if isinstance(meta, dict) and "grade_id" in meta:
+                meta["grade_id"] = html.escape(str(meta["grade_id"]))
+            if not graded and (len(shown) >= FEEDBACK_CELLS or budget <= 0):
+                continue
+            source = cell_source(cell)
+            keep = CELL_CHARS if graded else min(CELL_CHARS, budget)
+            if len(source) > keep:
+                cell.source = (f"{source[:keep]}\n\n[the feedback leaves out the other "
+                               f"{len(source) - keep:,} characters of this cell]")
+            budget -= min(len(source), keep)
+            shown.append(cell)
+        if len(shown) < len(nb.cells):
+            shown.append(new_markdown_cell(
+                f"*[the feedback leaves out {len(nb.cells) - len(shown):,} of the notebook's "
+                f"{len(nb.cells):,} cells: it shows every graded cell, and the others while they fit "
+                f"in {FEEDBACK_CELLS:,} cells and {PAGE_CHARS >> 20} MB of text]*"))
+            nb.cells = shown
+        return nb, resources
+
     @pass_context
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
         if cell.get("attachments"):
-            return super().markdown2html(context, source)
+            return sanitise_html(super().markdown2html(context, source))
         path = context.get("resources", {}).get("metadata", {}).get("path", "")
-        return MARKDOWN.get_or_make((source, path),
-                                    lambda: super(FeedbackExporter, self).markdown2html(context, source))
+        return MARKDOWN.get_or_make((source, path), lambda: sanitise_html(
+            super(FeedbackExporter, self).markdown2html(context, source)))
 
     def from_notebook_node(self, nb, resources=None, **kw):
         language = nb.metadata.get("language_info", {})

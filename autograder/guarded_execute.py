@@ -22,16 +22,26 @@ use it too. Compared with nbgrader's own:
   tagged `skip-when-grading`, and everything after the last graded cell). A chapter's plots,
   timings and closing demonstration cost more than its graded part; their output in the
   feedback says why they are empty (`NOT_GRADED`).
-- Output beyond `Limits.output_kb` per cell is dropped (with a note), so a submission that
-  prints gigabytes cannot exhaust the grader's memory or the feedback.
+- Output beyond `Limits.output_kb` per cell, or `NOTEBOOK_OUTPUT_CELLS` times that in the whole
+  notebook, is dropped, and the cell's note says what was dropped (`OutputLedger`): a submission
+  that prints, displays, updates a display, returns, raises or sends comm messages by the
+  gigabyte cannot exhaust the grader's memory or the feedback. Every message the kernel sends
+  for a cell counts, whether it is kept or not (comm messages are not: the grader is no widget
+  frontend), and a message that rewrites several outputs (`update_display_data`) counts once
+  per output. Malformed messages are ignored.
 
 The outcome of the last run of each student is left in `LAST_RUN[student]` for the caller.
 """
 from __future__ import annotations
 
+import asyncio
+import json
 import math
+import os
 import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,16 +51,84 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, Enum, Instance, Integer, Unicode
+from traitlets import Bool, Dict, Enum, Float, Instance, Integer, List, Unicode
 
 from autograder.judge import TEST_FAILED, Verdict, judge_test
 from autograder.cells import not_run_when_grading
 from autograder.probes import ChannelError, TestCell, call_expression, read_outcomes
 from autograder.results import CRASHED, TIMED_OUT
-from autograder.sandbox import KernelLauncher
+from autograder.cgroups import Group
+from autograder.sandbox import (JAIL_CONNECTION, JAIL_IPC, NOBODY, KernelLauncher, KernelWatch,
+                               remove_tree)
 
 NOT_RUN = "NotRun"  # ename of the error output put into cells that did not run
 NOT_GRADED = "[not run by the grader: no test depends on this cell]\n"
+KEPT = frozenset({"stream", "display_data", "update_display_data", "execute_result", "error"})
+COUNTED = KEPT | {"comm_open", "comm_msg", "comm_close"}  # named in a cell's note; others are "other"
+DISPLAYS = frozenset({"display_data", "update_display_data", "execute_result"})  # may carry a display id
+MESSAGE_COST = 256  # bytes counted per message besides its content: a flood of empty ones adds up
+NOTEBOOK_OUTPUT_CELLS = 16  # the whole notebook keeps at most this many cells' worth of output
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError)  # nbclient's errors on a bad message
+
+
+def content_size(value) -> int:
+    """Roughly the bytes a message's content takes in a notebook: the length of its strings (keys
+    included), 8 for any other value. Iterative: no nesting is too deep for it."""
+    size, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, dict):
+            size += sum(len(key) for key in item if isinstance(key, str))
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        else:
+            size += 8
+    return size
+
+
+@dataclass
+class OutputLedger:
+    """The output of one submission's cells, kept and dropped, in bytes (`content_size`)."""
+    kept: dict[int, int] = field(default_factory=dict)  # per cell
+    total: int = 0
+    dropped: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # {cell: {kind: [n, bytes]}}
+    notes: dict[int, NotebookNode] = field(default_factory=dict)  # the note of each cell that dropped
+    passed: dict[int, str] = field(default_factory=dict)  # the limit each of these cells passed
+
+    def admit(self, outputs: list, cell_index: int, kind: str, size: int, cell_limit: int) -> bool:
+        """Whether a message of `size` bytes fits the cell's limit and the notebook's. If not, it
+        is dropped, and so is the rest of the cell's output: the cell's note says how much of
+        what was dropped (a display, not a stream: nbgrader's LimitOutput cuts long streams)."""
+        kept = self.kept.get(cell_index, 0)
+        notebook_limit = cell_limit * NOTEBOOK_OUTPUT_CELLS
+        if (cell_index not in self.notes and kept + size <= cell_limit
+                and self.total + size <= notebook_limit):
+            self.kept[cell_index] = kept + size
+            self.total += size
+            return True
+        if cell_index not in self.notes:
+            self.passed[cell_index] = (f"{cell_limit >> 10} kB in this cell" if kept + size > cell_limit
+                                       else f"{notebook_limit >> 10} kB in the whole notebook")
+            self.notes[cell_index] = NotebookNode(output_type="display_data", data={}, metadata={})
+            outputs.append(self.notes[cell_index])
+        tally = self.dropped.setdefault(cell_index, {}).setdefault(kind, [0, 0])
+        tally[0] += 1
+        tally[1] += size
+        what = ", ".join(f"{count} {name} ({length:,} bytes)" for name, (count, length)
+                         in self.dropped[cell_index].items())
+        self.notes[cell_index].data["text/plain"] = (
+            f"[the grader dropped the rest of this cell's output: more than "
+            f"{self.passed[cell_index]}; dropped messages: {what}]")
+        return False
+
+    def keep_note(self, outputs: list, cell_index: int) -> None:
+        """Put the cell's note back if its outputs were cleared."""
+        note = self.notes.get(cell_index)
+        if note is not None and not any(output is note for output in outputs):
+            outputs.append(note)
 
 
 @dataclass
@@ -72,32 +150,148 @@ LAST_RUN: dict[str, RunRecord] = {}
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts its kernel through a `KernelLauncher`, over ipc sockets.
+    """A kernel manager that starts its kernel through a `KernelLauncher`: in a fresh cgroup, in
+    the jail, over ipc sockets, its output read through a pipe (`sandbox.KernelWatch`).
 
-    `runtime` holds the connection file and the sockets; `workdir` is the kernel's working
-    directory. Both must exist; the caller removes them afterwards.
+    `runtime` is a new directory of the grader's, prepared by `KernelLauncher.stage` (`files`:
+    what of `submission` the kernel gets). It holds the grader's connection file, which the
+    kernel never sees (in the jail it reads a read-only copy), and `ipc`, the only host
+    directory the jail can write, for the kernel's sockets: once they exist it is sealed
+    (`_seal`), and when the kernel is gone it is removed following nothing in it (`release`,
+    run by the kernel's clean-up, or when it fails to start). The caller removes `runtime`.
     """
     launcher = Instance(KernelLauncher)
     runtime = Unicode()
-    workdir = Unicode()
+    submission = Unicode()
+    files = List(Unicode())
+    startup_timeout = Float(60.0)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport = "ipc"
-        self.ip = str(Path(self.runtime) / "kernel")
+        self.ip = str(Path(self.runtime) / "ipc" / "kernel")
         self.connection_file = str(Path(self.runtime) / "kernel.json")
+        self.group: Group | None = None
+        self.watch: KernelWatch | None = None
+        self._process = None
+        self._released: tuple[str, bool] | None = None  # kernel_output(), once released
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """ipykernel's command. In the jail it reads its copy of the connection file. `-P`: the
+        working directory (the submission's files) is not on sys.path while it starts, so no
+        file of the submission runs before its sockets are sealed."""
         kernel = super().format_kernel_cmd(extra_arguments)
-        return self.launcher.command(kernel, Path(self.runtime), Path(self.workdir))
+        if kernel[1:3] == ["-m", "ipykernel_launcher"] and sys.version_info >= (3, 11):
+            kernel.insert(1, "-P")
+        if self.launcher.isolated:
+            kernel = [JAIL_CONNECTION if argument == self.connection_file else argument
+                      for argument in kernel]
+        return kernel
+
+    async def start_kernel(self, **kw) -> None:
+        """Start the kernel; if that fails, release what was made for it."""
+        try:
+            await super().start_kernel(**kw)
+        except BaseException:
+            self.release()
+            raise
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        """Start the kernel in `workdir` with its own environment; its output goes to kernel.log."""
-        kw["cwd"] = self.workdir
-        kw["env"] = self.launcher.environment(Path(self.runtime))  # (bwrap clears it and sets its own)
-        with open(Path(self.runtime) / "kernel.log", "ab") as log:
-            kw["stdout"], kw["stderr"] = log, subprocess.STDOUT
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+        """Start the kernel in its cgroup, with its own environment (in the jail: bwrap's
+        arguments and files through file descriptors, nothing inherited); its output goes to a
+        pipe."""
+        launcher, runtime = self.launcher, Path(self.runtime)
+        limits = launcher.limits
+        if launcher.cgroups:
+            self.group = launcher.cgroups.create(limits.memory_mb << 20, limits.processes, limits.cpus)
+        connection = None
+        if launcher.isolated:
+            info = json.loads(Path(self.connection_file).read_text())
+            info["ip"] = f"{JAIL_IPC}/kernel"
+            connection = json.dumps(info).encode()
+        self.watch = KernelWatch(self.group)
+        command = launcher.command(kernel_cmd, self.group, runtime / "ipc", connection,
+                                   Path(self.submission), tuple(self.files))
+        kw.update(cwd="/" if launcher.isolated else str(runtime / "work"),  # (bwrap: JAIL_WORK)
+                  env={} if launcher.isolated else launcher.environment(runtime),
+                  stdout=self.watch.output, stderr=subprocess.STDOUT, pass_fds=command.fds)
+        try:
+            await super()._async_launch_kernel(command.argv, **kw)
+        finally:
+            self.watch.close_output()
+            command.close()
+        self._process = self.provisioner.process
+
+    async def _async_post_start_kernel(self, **kw) -> None:
+        if self.launcher.isolated:
+            await self._seal()
+        await super()._async_post_start_kernel(**kw)
+
+    async def _seal(self) -> None:
+        """Wait for the kernel's sockets, then seal their directory and check that it holds them
+        and nothing else: the grader connects only to the kernel's own sockets, never through a
+        link the jail made. Sealed, the directory belongs to another user, read-only: the jail,
+        whose user is the grader's, can no longer change it (where the grader is root; else it
+        is only made read-only, which the jail could undo)."""
+        ipc = Path(self.runtime) / "ipc"
+        sockets = {f"kernel-{port}" for port in self.ports}
+        deadline = monotonic() + self.startup_timeout
+        while (found := set(os.listdir(ipc))) != sockets:
+            if not found <= sockets or not all(map(is_socket, (ipc / name for name in found))):
+                raise RuntimeError("the kernel's socket directory holds something else")
+            if self._process.poll() is not None:
+                return  # it died: nbclient says so, and the note has its output
+            if monotonic() > deadline:
+                raise TimeoutError(f"no sockets from the kernel in {self.startup_timeout:g} s")
+            await asyncio.sleep(0.005)
+        if os.geteuid() == 0:
+            os.chown(ipc, NOBODY, NOBODY)
+        os.chmod(ipc, 0o555)
+        if set(os.listdir(ipc)) != sockets or not all(is_socket(ipc / name) for name in sockets):
+            raise RuntimeError("the kernel's socket directory holds something else")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        self.release()
+
+    cleanup_resources = _async_cleanup_resources  # (nbclient calls this name)
+
+    def kernel_output(self, wait: float) -> tuple[str, bool]:
+        """(the last of the kernel's output, whether its cgroup went over its memory), waiting
+        `wait` seconds at most for the output of a kernel that died."""
+        if self._released is not None:
+            return self._released
+        if self.watch is None:
+            return "", False
+        text = self.watch.tail(wait)
+        return text, self.watch.out_of_memory or bool(self.group and self.group.out_of_memory())
+
+    def release(self) -> None:
+        """Kill what is left of the kernel, keep the last of its output, remove its cgroup and
+        its socket directory. Idempotent."""
+        if self._released is not None:
+            return
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self.group:
+            self.group.kill()
+        self._released = self.kernel_output(wait=1.0)
+        if self.watch:
+            self.watch.close()
+        if self.group:
+            self.group.remove()
+        ipc = Path(self.runtime) / "ipc"
+        if ipc.is_dir():
+            os.chmod(ipc, 0o700)
+            remove_tree(ipc)
+
+
+def is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def error_output(ename: str, message: str) -> NotebookNode:
@@ -134,7 +328,6 @@ class GuardedExecute(Execute):
         self.startup_timeout = min(60, limits.wall)
         self.record = LAST_RUN[resources["nbgrader"]["student"]] = RunRecord()
         self._deadline = monotonic() + limits.wall
-        self._output_bytes: dict[int, int] = {}
         self._kernel_started = False
         self._skipped = not_run_when_grading(nb.cells)
         self._runtime = Path(tempfile.mkdtemp(prefix="nnfs-"))  # short: it holds Unix sockets
@@ -156,27 +349,34 @@ class GuardedExecute(Execute):
             shutil.rmtree(self._runtime, ignore_errors=True)
 
     def _prepare_runtime(self, submission: Path) -> None:
-        """The kernel's working directory gets the submission's files except notebooks: the
-        notebook being graded holds the hidden tests. matplotlib gets the grader's font list, and
-        no warning about figures left open (with the Agg backend, plt.show() closes none)."""
-        workdir = self._runtime / "work"
-        shutil.copytree(submission, workdir, ignore=shutil.ignore_patterns("*.ipynb"))
-        (self._runtime / "matplotlib").mkdir()
-        (self._runtime / "matplotlib" / "matplotlibrc").write_text("figure.max_open_warning: 0\n")
-        if self.launcher.font_cache:
-            shutil.copy(self.launcher.font_cache, self._runtime / "matplotlib")
+        """The kernel's runtime directory (`KernelLauncher.stage`): it gets the submission's files
+        except notebooks (the notebook being graded holds the hidden tests), links and special
+        files."""
+        self._kernel_manager: SandboxedKernelManager | None = None
+        self._submission = submission
+        self._files = self.launcher.stage(submission, self._runtime)
 
     def create_kernel_manager(self):
-        self.km = SandboxedKernelManager(
+        self.km = self._kernel_manager = SandboxedKernelManager(
             kernel_name=self.kernel_name or "python3", config=self.config, launcher=self.launcher,
-            runtime=str(self._runtime), workdir=str(self._runtime / "work"))
+            runtime=str(self._runtime), submission=str(self._submission), files=list(self._files),
+            startup_timeout=float(self.startup_timeout))
         return self.km
 
     def _kernel_log(self) -> str:
-        """The last lines the kernel process wrote, for the note of a crash."""
-        log = self._runtime / "kernel.log"
-        lines = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
-        return f" (kernel: {' / '.join(lines)})" if lines else ""
+        """Why the kernel died, for the note of a crash: the submission went over its memory (its
+        cgroup's limit), and the last lines the kernel wrote (to a pipe: nothing is read from a
+        file it could shape). Waits a second at most, never past the wall limit."""
+        if self._kernel_manager is None:
+            return ""
+        text, out_of_memory = self._kernel_manager.kernel_output(
+            wait=min(1.0, self._deadline - monotonic()))
+        lines = [line[:300] for line in text.strip().splitlines()[-3:]]
+        note = f" (kernel: {' / '.join(lines)})" if lines else ""
+        if out_of_memory:
+            note = (f" (its processes went over {self.launcher.limits.memory_mb} MB of memory in all: "
+                    f"killed by its cgroup v{self.launcher.cgroups.version} memory limit)" + note)
+        return note
 
     def _get_timeout(self, cell):
         remaining = self._deadline - monotonic()
@@ -255,18 +455,52 @@ class GuardedExecute(Execute):
         self.record.verdicts[test.grade_id] = verdict
         cell.outputs = verdict_outputs(verdict)
 
-    def output(self, outs, msg, display_id, cell_index):
-        """Keep at most `Limits.output_kb` of output per cell."""
-        content = msg["content"]
-        size = len(content.get("text", "")) + sum(len(str(value)) for value in
-                                                   content.get("data", {}).values())
-        used = self._output_bytes.get(cell_index, 0)
-        budget = self.launcher.limits.output_kb << 10
-        self._output_bytes[cell_index] = used + size
-        if used + size <= budget:
-            return super().output(outs, msg, display_id, cell_index)
-        if used <= budget:
-            outs.append(NotebookNode(output_type="stream", name="stdout", text=(
-                f"\n[the grader dropped the rest of this cell's output: more than "
-                f"{self.launcher.limits.output_kb} kB]\n")))
-        return None
+    def reset_execution_trackers(self) -> None:
+        super().reset_execution_trackers()
+        self._outputs = OutputLedger()
+
+    def process_message(self, msg, cell, cell_index):
+        """Keep the cell's output within its limits (see the module): every message but the
+        kernel's status, the echo of the code and clear_output counts; only outputs are kept."""
+        kind = msg.get("msg_type")
+        try:
+            if kind in ("status", "execute_input", "clear_output"):
+                output = super().process_message(msg, cell, cell_index)
+                self._outputs.keep_note(cell.outputs, cell_index)
+                return output
+            size = MESSAGE_COST + content_size(msg.get("content")) + sum(
+                len(buffer) for buffer in msg.get("buffers") or ())
+            size *= self._copies(kind, msg.get("content"))
+            if not self._outputs.admit(cell.outputs, cell_index, kind if kind in COUNTED else "other",
+                                       size, self.launcher.limits.output_kb << 10) or kind not in KEPT:
+                return None
+            return super().process_message(msg, cell, cell_index)
+        except MALFORMED:  # (a kernel can send any message): ignored
+            return None
+
+    def _copies(self, kind: str, content) -> int:
+        """How many outputs a message writes: one, or as many as show its display id."""
+        transient = content.get("transient") if kind in DISPLAYS and isinstance(content, dict) else None
+        display_id = transient.get("display_id") if isinstance(transient, dict) else None
+        if not display_id:
+            return 1
+        shown = sum(map(len, self._display_id_map.get(display_id, {}).values()))
+        return max(1, shown + (kind != "update_display_data"))
+
+    def on_cell_executed(self, **kwargs):
+        """nbgrader's hook adds the reply's error to a cell that has no output of that error (a
+        kernel may send none, or it was dropped): it counts like any output."""
+        cell = kwargs["cell"]
+        try:
+            content = kwargs["execute_reply"]["content"]
+            if content.get("status") == "error" and not any(
+                    output.get("output_type") == "error" and output.get("ename") == content.get("ename")
+                    for output in cell.outputs):
+                size = MESSAGE_COST + content_size([content.get(key)
+                                                    for key in ("ename", "evalue", "traceback")])
+                if not self._outputs.admit(cell.outputs, kwargs["cell_index"], "error", size,
+                                           self.launcher.limits.output_kb << 10):
+                    return
+            super().on_cell_executed(**kwargs)
+        except MALFORMED:  # a malformed reply: no error added
+            pass
