@@ -9,30 +9,38 @@
         --wall S        seconds one whole submission may run (default 300)
 
 SUBMISSIONS holds one folder per student, <student>/<notebook>.ipynb (plus, optionally,
-nbgrader's timestamp.txt), or is a zip of such folders. First the course's solution runs once
-through the grading path (the reference outcomes). Then each submission is autograded by nbgrader
-in a jailed kernel with resource limits (sandbox.py) that can import only the nnlib of earlier
-chapters (library.py); its tests' probes run there, and the judge compares their results with the
-expectations here, outside the kernel (guarded_execute.py, judge.py). Written to DIR:
+nbgrader's timestamp.txt), or is a zip of such folders. Every folder is graded (intake.py), one
+whose name is no usable id (`John Smith`, `josé`) under an id made from it; only __MACOSX, .git
+and .ipynb_checkpoints are skipped. Each notebook is rebuilt on the release before anything runs
+(the course's grading metadata; test cells put back; what follows the last test dropped: it
+never runs; other cells marked for grading ignored, and noted). First the course's solution
+runs once through the grading path (the reference outcomes). Then each submission is
+autograded by nbgrader in a jailed kernel with resource limits (sandbox.py) that can import only
+the nnlib of earlier chapters (library.py); its tests' probes run there, and the judge compares
+their results with the expectations here, outside the kernel (guarded_execute.py, judge.py).
+Written to DIR:
 
-    grades.csv         one row per student and exercise: points, max_points, status, note
+    grades.csv         one row per student (the folder's name) and exercise: points, max_points,
+                       status, note, student_id (the id it was graded under)
     totals.csv         one row per student
-    feedback/STUDENT.html   nbgrader's feedback, without the hidden tests (see feedback.py)
+    feedback/STUDENT_ID.html   nbgrader's feedback, without the hidden tests (see feedback.py)
     summary.csv, summary.png   per-exercise pass rates, and the histogram of the scores
     grading.log        every submission's outcome, run after run
     gradebook.db       nbgrader's gradebook (unless --db-url); nbgrader/: its course directory
-    results/STUDENT.json    what the reports are made from
+    results/STUDENT_ID.json    what the reports are made from
 
 Statuses (results.py): "graded"; "test cell restored" (the learner edited or deleted a test cell,
 which plays no part: the course's test is judged); "timed out" and "crashed" (the exercises from
 that point on were not judged: 0 points); "probe channel tampered" (0 for that exercise); "not a
-notebook" and "notebook missing" (0 points); "grader error" (the grader failed: no score, grade
-again).
+notebook" and "notebook missing" (0 points); "too large to grade" (the grader's own work on it
+went over a worker's memory bound: 0 points); "grader error" (the grader failed: no score, grade
+again). Whatever goes wrong with one submission is its status and note; the run goes on: a
+worker killed for a bound (pool.py) or dead is replaced.
 
 Re-running is safe: every submission found is graded again and logged, nothing is skipped;
 students graded before who are not in SUBMISSIONS keep their results. A submission replaces
-the graded one unless it is older (timestamp.txt, else the notebook's modification time), in
-which case the log says that the newer one was kept.
+the graded one unless it is older (timestamp.txt, else the notebook's modification time; never
+later than the grading time), in which case the log says that the newer one was kept.
 """
 from __future__ import annotations
 
@@ -41,34 +49,28 @@ import csv
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import sys
 import time
-import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from autograder import learner
 from autograder.build import IGNORED, ROOT
-from autograder.export import cell_source
+from autograder.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
+                                unpack)
 from autograder.library import write_library
+from autograder.pool import WorkerLost, WorkerPool
 from autograder.probes import TestCellError, read_tests
-from autograder.results import (GRADED, MISSING, NOT_A_NOTEBOOK, RESTORED,
-                                RESTORED_NOTE, STOPPED, TAMPERED, ungraded)
+from autograder.results import GRADED, RESTORED, RESTORED_NOTE, STOPPED, TAMPERED, ungraded
 from autograder.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
 
 UNGRADED = STOPPED  # statuses that end a whole submission
-STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
-MAX_NOTEBOOK_BYTES = 100 << 20
-MAX_UNZIPPED_BYTES = 4 << 30
-
-
-class GradeError(Exception):
-    """Grading cannot start: a bad argument or a broken environment."""
+# The resident memory a grading worker may hold (nbgrader, the notebook being graded, its
+# feedback): at most 140 MB for the submissions of chapters 2 and 5; past it, the worker is
+# killed (pool.py) and the submission is "too large to grade".
+GRADER_MEMORY_MB = 1024
 
 
 @dataclass(frozen=True)
@@ -85,17 +87,6 @@ class Settings:
     reference: dict = field(default_factory=dict)  # {grade id: the reference's case outcomes}
 
 
-@dataclass
-class Submission:
-    """One student's folder: the notebook to grade, or why there is none."""
-    student: str
-    timestamp: datetime  # naive UTC
-    notebook: Path | None = None
-    status: str | None = None  # NOT_A_NOTEBOOK or MISSING when it cannot be graded
-    note: str = ""
-    restored: dict[str, str] = field(default_factory=dict)  # test cells edited/deleted
-
-
 class Log:
     """Prints each line and appends it, time-stamped, to DIR/grading.log."""
 
@@ -106,143 +97,6 @@ class Log:
         print(f"[grade] {message}", file=sys.stderr if error else sys.stdout, flush=True)
         with self.path.open("a") as log:
             log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
-
-
-# Finding the submissions ---------------------------------------------------------------------
-
-def ignored_name(path: Path) -> bool:
-    return path.name.startswith(".") or path.name == "__MACOSX"
-
-
-def unpack(submissions: Path, scratch: Path) -> Path:
-    """The folder of student folders: `submissions` itself, or where its zip is extracted (the
-    zip may hold the student folders directly or inside one top folder)."""
-    if submissions.is_dir():
-        return submissions
-    if not zipfile.is_zipfile(submissions):
-        raise GradeError(f"{submissions} is neither a folder nor a zip file")
-    target = scratch / "unzipped"
-    shutil.rmtree(target, ignore_errors=True)
-    with zipfile.ZipFile(submissions) as archive:
-        members = archive.infolist()
-        for info in members:
-            parts = PurePosixPath(info.filename).parts
-            if info.filename.startswith(("/", "\\")) or ".." in parts:
-                raise GradeError(f"{submissions} holds an unsafe path: {info.filename}")
-        if sum(info.file_size for info in members) > MAX_UNZIPPED_BYTES:
-            raise GradeError(f"{submissions} unpacks to more than {MAX_UNZIPPED_BYTES >> 30} GB")
-        archive.extractall(target)
-        for info in members:  # keep the submission times: they decide which submission is newer
-            stamp = time.mktime((*info.date_time, 0, 0, -1))
-            os.utime(target / info.filename, (stamp, stamp))
-    entries = [path for path in target.iterdir() if not ignored_name(path)]
-    if len(entries) == 1 and entries[0].is_dir() and not any(entries[0].glob("*.ipynb")):
-        return entries[0]
-    return target
-
-
-def find_submissions(folder: Path, name: str, release: dict) -> tuple[list[Submission], list[str]]:
-    """One Submission per student folder, and a message for everything else found."""
-    submissions, ignored = [], []
-    for entry in sorted(folder.iterdir()):
-        if ignored_name(entry):
-            continue
-        if not entry.is_dir():
-            ignored.append(f"ignored {entry.name}: not a student folder (<student>/{name}.ipynb)")
-        elif not STUDENT_ID.fullmatch(entry.name):
-            ignored.append(f"ignored folder {entry.name!r}: not a usable student id "
-                           "(letters, digits and . _ @ + -)")
-        else:
-            submissions.append(read_submission(entry, name, release))
-    return submissions, ignored
-
-
-def read_submission(folder: Path, name: str, release: dict) -> Submission:
-    """The student's notebook (a single notebook with another name is taken, and noted), checked
-    to be a notebook, with the test cells the learner changed."""
-    notebooks = sorted(path for path in folder.rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in path.parts)
-    expected = folder / f"{name}.ipynb"
-    chosen = expected if expected.exists() else notebooks[0] if len(notebooks) == 1 else None
-    submission = Submission(folder.name, submission_time(folder, chosen), chosen)
-    if chosen is None:
-        found = ", ".join(path.relative_to(folder).as_posix() for path in notebooks)
-        submission.status = MISSING
-        submission.note = f"no {name}.ipynb" + (f"; found {found}" if found else "")
-        return submission
-    if chosen != expected:
-        submission.note = f"graded {chosen.relative_to(folder).as_posix()} as {name}.ipynb"
-    notebook, problem = read_notebook(chosen)
-    if problem:
-        submission.status = NOT_A_NOTEBOOK
-        submission.note = "; ".join(filter(None, [submission.note, problem]))
-        return submission
-    submission.restored = tampered_tests(notebook, release)
-    return submission
-
-
-def submission_time(folder: Path, notebook: Path | None) -> datetime:
-    """nbgrader's timestamp.txt if there is one, else the notebook's (or folder's) mtime; UTC."""
-    stamp = folder / "timestamp.txt"
-    if stamp.exists():
-        from dateutil import parser
-
-        try:
-            moment = parser.parse(stamp.read_text().strip())
-            if moment.tzinfo:
-                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-            return moment
-        except (ValueError, OverflowError):
-            pass  # an unreadable timestamp: fall back on the file's time
-    mtime = (notebook or folder).stat().st_mtime
-    return datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None)
-
-
-def read_notebook(path: Path) -> tuple[dict | None, str]:
-    """(the notebook, '') if a file looks like a notebook nbgrader can read, else (None, why not)."""
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        return None, f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
-    try:
-        notebook = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as error:
-        return None, f"invalid JSON ({str(error)[:120]})"
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list) \
-            or not all(isinstance(cell, dict) and "cell_type" in cell and is_text(cell.get("source"))
-                       for cell in notebook["cells"]):
-        return None, "JSON, but not a Jupyter notebook"
-    if notebook.get("nbformat") != 4:
-        return None, f"notebook format {notebook.get('nbformat')!r}, not 4"
-    return notebook, ""
-
-
-def is_text(source) -> bool:
-    """Whether a cell's source is a string or a list of strings, as in a notebook file."""
-    return isinstance(source, str) or isinstance(source, list) and all(isinstance(line, str)
-                                                                       for line in source)
-
-
-def tampered_tests(notebook: dict, release: dict) -> dict[str, str]:
-    """{grade id: 'edited' or 'deleted'} for the released test cells the learner changed."""
-    def tests(cells):
-        found = {}
-        for cell in cells:
-            meta = cell.get("metadata")
-            meta = meta.get("nbgrader") if isinstance(meta, dict) else None
-            if isinstance(meta, dict) and meta.get("grade") and "grade_id" in meta:
-                found[meta["grade_id"]] = cell_source(cell)
-        return found
-    submitted = tests(notebook["cells"])
-    return {grade_id: "deleted" if grade_id not in submitted else "edited"
-            for grade_id, text in tests(release["cells"]).items() if submitted.get(grade_id) != text}
-
-
-def stage(submission: Submission, settings: Settings) -> None:
-    """Put the submission where nbgrader looks: submitted/<student>/<chapter>/<notebook>.ipynb."""
-    target = settings.course / "submitted" / submission.student / settings.chapter
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    shutil.copyfile(submission.notebook, target / f"{settings.notebook}.ipynb")
-    (target / "timestamp.txt").write_text(submission.timestamp.isoformat(sep=" ") + " UTC")
 
 
 # Running the workers ---------------------------------------------------------------------------
@@ -264,14 +118,25 @@ def default_workers() -> int:
     return 2 * (os.cpu_count() or 1)
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """`workers` processes forked from a server that imported nbgrader once."""
+def grader_seconds(limits: Limits) -> int:
+    """How long a worker may spend on one submission in all: `--wall` for its kernel (start
+    included), plus a fifth of that, at least 10 s, for the grader's own work before and after
+    the kernel runs (nbgrader's sanitising and saving, the judging, the feedback: 1-3 s for a
+    submission of chapter 2). Past it, the worker is killed and the submission has timed out."""
+    return limits.wall + max(10, limits.wall // 5)
+
+
+def worker_pool(workers: int, seconds: float, log: Log, launcher: KernelLauncher) -> WorkerPool:
+    """`workers` processes forked from a server that imported nbgrader once, each task bounded to
+    `seconds` and GRADER_MEMORY_MB (pool.py: a worker past a bound, or dead, is replaced; the
+    cgroups of its kernels are removed with it)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["autograder.grade_worker"])
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    ended = launcher.cgroups.remove_groups_of if launcher.cgroups else (lambda pid: None)
+    return WorkerPool(workers, context, seconds, GRADER_MEMORY_MB, log, ended)
 
 
 def sqlite_url(db_url: str) -> str:
@@ -306,7 +171,7 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     if not launcher.isolated:
         log(NO_ISOLATION_WARNING.format(reason=launcher.reason), error=True)
     log(f"grading {chapter} from {submissions} into {out}")
-    log(launcher.describe())
+    log(launcher.describe(), error=launcher.cgroups is None)  # (its warning goes to stderr too)
     course = out / "nbgrader"
     shutil.rmtree(course / "source" / chapter, ignore_errors=True)
     shutil.copytree(source, course / "source" / chapter, ignore=IGNORED)
@@ -320,11 +185,13 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     (out / "results").mkdir(exist_ok=True)
     results = {path.stem: json.loads(path.read_text()) for path in (out / "results").glob("*.json")}
     started = time.monotonic()
-    with worker_pool(max(1, workers or default_workers())) as pool:
+    with worker_pool(max(1, workers or default_workers()), grader_seconds(limits), log,
+                     launcher) as pool:
         try:
-            pool.submit(run_in_worker, ("set_up", settings)).result()
+            pool.submit(run_in_worker, ("set_up", settings), label="setting up").result()
             try:
-                reference = pool.submit(run_in_worker, ("reference_outcomes", settings)).result()
+                reference = pool.submit(run_in_worker, ("reference_outcomes", settings),
+                                        label="the reference solution").result()
             except RuntimeError as error:
                 raise GradeError(str(error)) from None
             log(f"ran the reference solution's {sum(map(len, reference.values()))} test cases")
@@ -333,31 +200,43 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                       if cell["metadata"].get("nbgrader", {}).get("grade")]
             settings = replace(settings, reference=reference, exercises=tuple(
                 (meta["grade_id"], float(meta["points"])) for meta in graded))
-            incoming, ignored = find_submissions(unpack(submissions, out), notebook, release)
-            for message in ignored:
+            folder, skipped = unpack(submissions, out)
+            incoming, ignored = find_submissions(folder, notebook, release, out / "intake")
+            for message in skipped + ignored:
                 log(message)
             tasks, forgotten = {}, []
             for submission in incoming:
                 kept = results.get(submission.student)
-                if kept and submission.timestamp < datetime.fromisoformat(kept["timestamp"]):
+                if kept and submission.timestamp < kept_timestamp(
+                        kept, out / "results" / f"{submission.student}.json"):
                     log(f"{submission.student}: kept the graded submission of {kept['timestamp']} UTC; "
                         f"this one is older ({submission.timestamp.isoformat(sep=' ')} UTC)")
-                elif submission.status:  # it replaces what was graded before, if anything
+                elif submission.status or not stage(submission, settings):
+                    # ungradable (or unstaged): this replaces what was graded before, if anything
                     task = ("forget", settings, submission.student)
-                    forgotten.append(pool.submit(run_in_worker, task))
+                    forgotten.append(pool.submit(run_in_worker, task, label=submission.student))
                     results[submission.student] = save(out, settings, submission, ungraded(
                         settings.exercises, submission.status, submission.note), log)
                 else:
-                    stage(submission, settings)
                     task = ("grade_task", settings, submission.student, submission.restored)
-                    tasks[pool.submit(run_in_worker, task)] = submission
+                    tasks[pool.submit(run_in_worker, task, label=submission.student)] = submission
             for future in as_completed(tasks):
                 submission = tasks[future]
-                results[submission.student] = save(out, settings, submission, future.result(), log)
+                try:
+                    result = future.result()
+                except WorkerLost as lost:  # its worker was killed or died: nbgrader's partial record goes
+                    result = ungraded(settings.exercises, lost.status, lost.note)
+                    forgotten.append(pool.submit(run_in_worker, ("forget", settings, submission.student),
+                                                 label=submission.student))
+                results[submission.student] = save(out, settings, submission, result, log)
             for future in forgotten:
-                future.result()
-        except BrokenProcessPool as error:
-            raise GradeError(f"a grading worker died ({error}); grade again to finish") from None
+                try:
+                    future.result()
+                except WorkerLost as lost:  # its gradebook record stays: the results are right
+                    log(f"could not remove a stale gradebook record ({lost.note}); the reports "
+                        "are made from results/, which is up to date", error=True)
+        except WorkerLost as lost:  # in setting up or the reference run
+            raise GradeError(f"a grading worker was lost: {lost.note}; grade again") from None
     log(f"graded {len(tasks)} submission(s) in {time.monotonic() - started:.1f} s")
     write_reports(out, chapter, settings.exercises, results)
     log(f"wrote {out / 'grades.csv'}, totals.csv, summary.csv, summary.png and feedback/")
@@ -371,7 +250,8 @@ def save(out: Path, settings: Settings, submission: Submission, graded: dict, lo
     stop_note = next((row["note"] for row in rows if row["status"] in UNGRADED), "")
     if status == GRADED and TAMPERED in statuses:
         status = TAMPERED
-    result = {"student": submission.student, "timestamp": submission.timestamp.isoformat(),
+    result = {"student": submission.student, "name": submission.name,
+              "timestamp": submission.timestamp.isoformat(),
               "submitted": str(submission.notebook or ""), "status": status,
               "note": "; ".join(dict.fromkeys(filter(None, [submission.note, stop_note]))), **graded}
     (out / "results" / f"{submission.student}.json").write_text(json.dumps(result, indent=1))
@@ -418,24 +298,27 @@ def write_reports(out: Path, chapter: str, exercises, results: dict[str, dict]) 
     students = [results[student] for student in sorted(results)]
     with (out / "grades.csv").open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["student", "exercise", "points", "max_points", "status", "note"])
+        writer.writerow(["student", "exercise", "points", "max_points", "status", "note", "student_id"])
         for result in students:
             for row in result["exercises"]:
-                writer.writerow([result["student"], row["exercise"], number(row["points"]),
-                                 number(row["max_points"]), row["status"], row["note"]])
+                writer.writerow([result.get("name", result["student"]), row["exercise"],
+                                 number(row["points"]), number(row["max_points"]), row["status"],
+                                 row["note"], result["student"]])
     maximum = sum(points for _, points in exercises)
     totals = {}
     with (out / "totals.csv").open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["student", "points", "max_points", "status", "exercises_graded", "note"])
+        writer.writerow(["student", "points", "max_points", "status", "exercises_graded", "note",
+                         "student_id"])
         for result in students:
             done = [row for row in result["exercises"] if row["points"] is not None]
             complete = len(done) == len(result["exercises"])
             total = sum(row["points"] for row in done) if complete else None
             if total is not None:
                 totals[result["student"]] = total
-            writer.writerow([result["student"], number(total), number(maximum), result["status"],
-                             f"{len(done)}/{len(result['exercises'])}", result["note"]])
+            writer.writerow([result.get("name", result["student"]), number(total), number(maximum),
+                             result["status"], f"{len(done)}/{len(result['exercises'])}", result["note"],
+                             result["student"]])
     rates = []
     with (out / "summary.csv").open("w", newline="") as file:
         writer = csv.writer(file)

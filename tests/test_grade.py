@@ -285,13 +285,15 @@ def test_correct_blank_and_partly_wrong_submissions_score_what_they_earn(graded)
 
 def test_the_cells_no_test_needs_are_not_run_and_the_feedback_says_so(graded):
     """The tiny chapter's illustration (tagged skip-when-grading) and its last cell would kill the
-    kernel: `good` scores full marks only if neither runs. Tagging an exercise or a test cell
-    skips nothing."""
+    kernel: `good` scores full marks only if neither runs. The illustration's feedback says why
+    it is empty; the cells after the last test are dropped before grading (intake.py). Tagging
+    an exercise or a test cell skips nothing."""
     out, _, _ = graded
     assert results(out, "good") == FULL
     assert scores(out, "tagged") == {"test_double": (2, "graded"), "test_square": (0, "graded")}
     feedback = (out / "feedback" / "good.html").read_text()
-    assert feedback.count("not run by the grader: no test depends on this cell") == 2
+    assert feedback.count("not run by the grader: no test depends on this cell") == 1
+    assert "after the last test: were it run" not in feedback
 
 
 def test_an_infinite_loop_stops_the_submission_and_later_exercises_are_not_graded(graded):
