@@ -22,6 +22,7 @@ from pathlib import Path
 from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS, reference_modules
 from autograder.cells import HIDDEN_TESTS
 from autograder.export import cell_source, collect, module_path, render, write_atomically
+from autograder.intake import sanitise
 
 BACKUPS = PACKAGE / ".backup"
 
@@ -50,27 +51,12 @@ def notebook_of(folder: Path) -> Path:
 
 
 def with_course_tests(learner: dict, reference: dict) -> dict:
-    """The learner's notebook with every graded test cell as the course wrote it (hidden tests
-    removed): an edited test cell is replaced, a deleted one is put back where it was."""
-    tests = {cell["metadata"]["nbgrader"]["grade_id"]: cell for cell in reference["cells"]
-             if cell["metadata"].get("nbgrader", {}).get("grade")}
-    cells, seen = [], set()
-    for cell in learner["cells"]:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in tests:
-            seen.add(grade_id)
-            cell = tests[grade_id]
-        elif cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            continue  # a graded cell the course does not have
-        cells.append(cell)
-    # Put back deleted test cells after the cell that precedes them in the reference.
-    for index, cell in enumerate(reference["cells"]):
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id in tests and grade_id not in seen:
-            previous = reference["cells"][index - 1].get("id") if index else None
-            at = next((i + 1 for i, c in enumerate(cells) if c.get("id") == previous), len(cells))
-            cells.insert(at, tests[grade_id])
-    return without_hidden_tests({**learner, "cells": json.loads(json.dumps(cells))})
+    """The learner's notebook as the grader runs it (`intake.sanitise`), rebuilt on the course's
+    notebook without its hidden tests: every test cell as the course wrote it (an edited one
+    replaced, a deleted one put back), cells marked for grading that are not the course's run as
+    plain cells, and the cells after the last test dropped."""
+    notebook, _, _ = sanitise(learner, without_hidden_tests(reference))
+    return notebook
 
 
 def without_hidden_tests(notebook: dict) -> dict:
