@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 SKIP_TAG = "skip-when-grading"
-HIDDEN_TESTS = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
+# A test cell's hidden block, markers included (group 1: the lines between them).
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$\n?",
+                          re.S | re.M)
 
 
 def not_run_when_grading(cells: list) -> set[int]:

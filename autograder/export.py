@@ -28,7 +28,7 @@ from pathlib import Path
 DIRECTIVE = re.compile(r"^\s*#\|\s*(\w+)\s*(\S*)\s*$")
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 LIBRARY_LINE = re.compile(r"^#\| library (.+)$")
-HIDDEN_TESTS = re.compile(r"### (BEGIN|END) HIDDEN TESTS")
+HIDDEN_MARKER = re.compile(r"### (BEGIN|END) HIDDEN TESTS")
 GENERATED = "# Generated from "
 
 
@@ -69,7 +69,7 @@ def collect(notebook_path: Path) -> dict[str, list[str]]:
                 if module is None:
                     raise ExportError(f"{notebook_path}, cell {number}: '#| export' before any "
                                       "'#| default_exp MODULE'")
-                if HIDDEN_TESTS.search(code):
+                if HIDDEN_MARKER.search(code):
                     raise ExportError(f"{notebook_path}, cell {number}: hidden tests in an exported cell")
                 kept = [LIBRARY_LINE.sub(r"\1", line) for line in code.splitlines()
                         if not SOLUTION_MARKER.match(line)]

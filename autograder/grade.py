@@ -66,7 +66,6 @@ from autograder.probes import TestCellError, read_tests
 from autograder.results import GRADED, RESTORED, RESTORED_NOTE, STOPPED, TAMPERED, ungraded
 from autograder.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
 
-UNGRADED = STOPPED  # statuses that end a whole submission
 # The resident memory a grading worker may hold (nbgrader, the notebook being graded, its
 # feedback): at most 140 MB for the submissions of chapters 2 and 5; past it, the worker is
 # killed (pool.py) and the submission is "too large to grade".
@@ -246,8 +245,8 @@ def save(out: Path, settings: Settings, submission: Submission, graded: dict, lo
     """Complete a worker's result with the submission's details; write, log and return it."""
     rows = graded["exercises"]
     statuses = [row["status"] for row in rows]
-    status = next((s for s in statuses if s in UNGRADED), RESTORED if RESTORED in statuses else GRADED)
-    stop_note = next((row["note"] for row in rows if row["status"] in UNGRADED), "")
+    status = next((s for s in statuses if s in STOPPED), RESTORED if RESTORED in statuses else GRADED)
+    stop_note = next((row["note"] for row in rows if row["status"] in STOPPED), "")
     if status == GRADED and TAMPERED in statuses:
         status = TAMPERED
     result = {"student": submission.student, "name": submission.name,
@@ -259,7 +258,7 @@ def save(out: Path, settings: Settings, submission: Submission, graded: dict, lo
         write_plain_feedback(settings.feedback / f"{submission.student}.html", settings.chapter, result)
     done = [row for row in rows if row["points"] is not None]
     points = f"{sum(r['points'] for r in done):g}/{sum(r['max_points'] for r in done):g} points"
-    if status in UNGRADED:
+    if status in STOPPED:
         log(f"{submission.student}: {status}: {result['note']}; {points}")
     else:
         restored = [row["exercise"] for row in rows if row["status"] == RESTORED]

@@ -395,6 +395,8 @@ class GuardedExecute(Execute):
             return cell, resources
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         test = self.tests.get(grade_id) if cell.metadata.get("nbgrader", {}).get("grade") else None
+        if cell.metadata.get("nbgrader", {}).get("grade") and test is None:  # (intake.sanitise prevents it)
+            raise RuntimeError(f"a graded cell that is no test of the course: {grade_id!r}")
         if test is None and not cell.source.strip():
             return cell, resources
         if index in self._skipped and test is None:

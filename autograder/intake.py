@@ -47,7 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from autograder.export import cell_source
+from autograder.export import HIDDEN_MARKER, cell_source
 from autograder.results import GRADER_ERROR, MISSING, NOT_A_NOTEBOOK
 
 if TYPE_CHECKING:
@@ -61,7 +61,6 @@ TIMESTAMP = "timestamp.txt"
 MAX_NOTEBOOK_BYTES = 100 << 20
 MAX_UNZIPPED_BYTES = 4 << 30
 MAX_TIMESTAMP_BYTES = 1000
-HIDDEN_MARKER = re.compile(r"### (BEGIN|END) HIDDEN TESTS")
 DEFUSED_MARKER = r"[\1 hidden-tests marker, removed by the grader]"
 DEEP = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*[\[{](?:\s*(?:"(?:[^"\\]|\\.)*"\s*:\s*)?[\[{]){100}')
 FLAGS = ("grade", "solution", "locked", "task", "points")  # nbgrader metadata that decides grading

@@ -217,6 +217,7 @@ class WorkerPool:
                         self._watch(worker, ready)
         except BaseException as error:  # noqa: BLE001 (a bug here must not leave callers waiting)
             with self.lock:
+                self.closing = True  # nothing serves the queue any more: refuse new tasks
                 for job in [*self.jobs, *(worker.job for worker in self.workers if worker.job)]:
                     if not job.future.done():
                         job.future.set_exception(error)
@@ -225,7 +226,9 @@ class WorkerPool:
 
     def _abort(self) -> None:
         while self.jobs:
-            self.jobs.popleft().future.cancel()
+            job = self.jobs.popleft()
+            if not job.future.cancel():  # (a task put back after its worker died is running)
+                job.future.set_exception(RuntimeError("the pool was shut down"))
         for worker in list(self.workers):
             if worker.job:
                 kill_tree(worker.process.pid)

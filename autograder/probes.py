@@ -35,10 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import nnlib.testing
+from autograder.cells import HIDDEN_TESTS
 from nnlib.plaindata import Limits, PlainDataError, dumps, loads
 
-HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$\n?",
-                          re.S | re.M)
 PROBE_PREFIX = "probe"
 QUOTED_BASE64 = re.compile(r"'([A-Za-z0-9+/]*={0,2})'")
 
@@ -84,8 +83,11 @@ class TestCell:
 
 def _probe_sources(code: str) -> list[str]:
     tree = ast.parse(code)
-    return [ast.get_source_segment(code, node) for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name.startswith(PROBE_PREFIX)]
+    probes = [node for node in tree.body
+              if isinstance(node, ast.FunctionDef) and node.name.startswith(PROBE_PREFIX)]
+    if any(node.decorator_list for node in probes):
+        raise TestCellError("a probe_* function has a decorator, which would not reach the kernel")
+    return [ast.get_source_segment(code, node) for node in probes]
 
 
 def read_test_cell(grade_id: str, points: float, source: str) -> TestCell:
@@ -110,7 +112,7 @@ def read_test_cell(grade_id: str, points: float, source: str) -> TestCell:
                  **{name: getattr(nnlib.testing, name) for name in nnlib.testing.__all__},
                  "check": record}
     parts, at = [], 0
-    for match in HIDDEN_BLOCK.finditer(source):
+    for match in HIDDEN_TESTS.finditer(source):
         parts += [(source[at:match.start()], False), (match.group(1), True)]
         at = match.end()
     parts.append((source[at:], False))

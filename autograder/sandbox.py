@@ -388,6 +388,8 @@ def remove_tree(path: Path, budget: int = 1_000_000) -> None:
                 try:
                     for child in os.listdir(folder):
                         budget -= 1
+                        if budget < 0:
+                            raise OSError(f"{path}: too many entries to remove")
                         if not stat.S_ISDIR(os.stat(child, dir_fd=folder, follow_symlinks=False).st_mode):
                             os.unlink(child, dir_fd=folder)
                             continue
