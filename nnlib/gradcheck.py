@@ -82,6 +82,8 @@ def gradcheck(fn: Callable, *inputs, backward: Callable | None = None, eps: floa
     - A function: fn(*inputs) -> output, and backward(G, *inputs) -> dL/d(first input), or a tuple with
       one gradient per input (None for an input that is not differentiated).
     Float inputs are cast to float64 copies; integer inputs (class labels) are passed as they are.
+    The forward and backward under test get their own copies of the inputs and of G: a backward may
+    change its grad_output in place, and the central differences still use the original G and inputs.
 
     Kinks: within eps of a kink (ReLU's at 0) the central difference averages two slopes and says nothing
     about the derivative. An element that disagrees with it is not counted as an error if L is not smooth
@@ -114,13 +116,13 @@ def gradcheck(fn: Callable, *inputs, backward: Callable | None = None, eps: floa
         forward, backward_pass, parameters = module, module.backward, module.named_parameters()
         what = type(fn).__name__
     else:
-        forward, backward_pass, parameters = fn, lambda g: backward(g, *inputs), []
+        forward, backward_pass, parameters = fn, lambda g: backward(g, *[x.copy() for x in inputs]), []
         what = getattr(fn, "__name__", repr(fn))
 
-    output = np.asarray(forward(*inputs))
+    output = np.asarray(forward(*[x.copy() for x in inputs]))
     rng = np.random.default_rng(seed)
     upstream = rng.standard_normal(output.shape) if output.ndim else float(rng.standard_normal())
-    grads = backward_pass(upstream)
+    grads = backward_pass(upstream.copy() if isinstance(upstream, np.ndarray) else upstream)
     if grads is None:
         raise AssertionError(f"gradcheck of {what}: backward returned None instead of the gradient of its input")
 
