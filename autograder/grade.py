@@ -56,8 +56,8 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from autograder import learner
-from autograder.build import IGNORED, ROOT
+from autograder import layout
+from autograder.build import IGNORED, ROOT, SOLUTIONS
 from autograder.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
                                 unpack)
 from autograder.library import write_library
@@ -153,9 +153,12 @@ def sqlite_url(db_url: str) -> str:
 def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | None = None,
           workers: int | None = None, limits: Limits = Limits()) -> None:
     """Grade every submission of chapter `name` in `submissions` (a folder or a zip) into `out`."""
-    chapter = learner.find_chapter(name)
-    source = learner.SOLUTIONS / chapter
-    notebook = learner.notebook_of(source).stem
+    try:
+        chapter = layout.find_chapter(name, SOLUTIONS)
+    except LookupError as error:
+        raise GradeError(str(error)) from None
+    source = SOLUTIONS / chapter
+    notebook = min(source.glob("*.ipynb")).stem
     out = Path(out or ROOT / "grading" / chapter).resolve()
     submissions = Path(submissions).resolve()
     if not submissions.exists():

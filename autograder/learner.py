@@ -1,12 +1,13 @@
-"""The learner's commands: check a chapter, export it into nnlib, restore the reference, status.
+"""The learner's commands: check a chapter, export it into your library, restore the reference,
+status. They read the release (chapters/) and write only in work/ (see layout.py).
 
     python3 course.py check 1         run chapter 1's visible tests on your notebook
-    python3 course.py export 1        check, then write your #| export cells into nnlib
-    python3 course.py restore derivatives   (or: restore all) put the reference module back
+    python3 course.py export 1        check, then write your #| export cells into work/nnlib/
+    python3 course.py restore derivatives   (or: restore all) the course's reference again
     python3 course.py status          per chapter: exercises passing, modules that are yours
 
-`check` runs your notebook, chapters/NN_name/name.ipynb, top to bottom in a fresh kernel, with
-its test cells as the course wrote them (an edited or deleted test cell is put back first), the
+`check` runs your notebook, work/NN_name/name.ipynb, top to bottom in a fresh kernel, with its
+test cells as the course released them (an edited or deleted test cell is put back first), the
 way the grader does: it skips the cells no test depends on (`cells.not_run_when_grading`), runs
 each test's probes in the kernel and judges their results here, and the kernel can import only
 the nnlib modules of the earlier chapters (`library.py`), never this chapter's answers.
@@ -19,12 +20,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.build import CHAPTERS, PACKAGE, REFERENCE_MARK, ROOT, SOLUTIONS, reference_modules
-from autograder.cells import HIDDEN_TESTS
-from autograder.export import cell_source, collect, module_path, render, write_atomically
+from autograder import layout
+from autograder.export import collect, render, write_atomically
 from autograder.intake import sanitise
 
-BACKUPS = PACKAGE / ".backup"
+
+class LearnerError(Exception):
+    """A learner's command cannot go on; the message says what to do."""
 
 
 @dataclass
@@ -37,36 +39,61 @@ class Result:
 
 
 def find_chapter(name: str) -> str:
-    """The chapter folder a learner means by '1', '01', '01_derivatives' or 'derivatives'."""
-    chapters = sorted(path.name for path in SOLUTIONS.iterdir() if path.is_dir())
-    for chapter in chapters:
-        number, _, title = chapter.partition("_")
-        if name in (chapter, title) or (name.isdigit() and int(name) == int(number)):
-            return chapter
-    raise SystemExit(f"No chapter {name!r}; the chapters are: {', '.join(chapters)}")
+    """The released chapter a learner means by '1', '01', '01_derivatives' or 'derivatives'."""
+    try:
+        return layout.find_chapter(name, layout.HERE.chapters)
+    except LookupError as error:
+        raise LearnerError(str(error)) from None
 
 
-def notebook_of(folder: Path) -> Path:
-    return next(folder.glob("*.ipynb"))
+def shown(path: Path) -> str:
+    """A path as the learner sees it: relative to the course's folder."""
+    return path.relative_to(layout.HERE.root).as_posix()
 
 
-def with_course_tests(learner: dict, reference: dict) -> dict:
-    """The learner's notebook as the grader runs it (`intake.sanitise`), rebuilt on the course's
-    notebook without its hidden tests: every test cell as the course wrote it (an edited one
+def start_work() -> None:
+    """Give every released chapter its notebook in work/, copied from the release the first time.
+
+    A notebook someone worked on in chapters/ (where learners worked before work/ existed) is
+    the one copied, and a module they exported into nnlib/ then is copied into work/nnlib/:
+    nothing of theirs is lost, and from now on the release and their work never share a path."""
+    here = layout.HERE
+    for chapter in here.chapter_names():
+        mine = here.work_notebook(chapter)
+        if mine.exists():
+            continue
+        release = here.release_notebook(chapter)
+        text = release.read_text()
+        try:
+            worked = layout.holds_learner_work(json.loads(text))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            worked = True
+        write_atomically(mine, text)
+        print(f"your notebook of {chapter}: {shown(mine)}"
+              + (f" (a copy of your work in {shown(release)})" if worked else ""))
+    for module in here.modules():
+        old, mine = here.reference(module), here.mine(module)
+        if old.exists() and not mine.exists() and layout.is_generated(old) and not layout.is_reference(old):
+            write_atomically(mine, old.read_text())
+            print(f"your export of nnlib.{module} is now in {shown(mine)} "
+                  f"(`git checkout {shown(old)}` puts the course's reference back in its place)")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise LearnerError(f"{shown(path)} is not a valid notebook ({error}); take your last good "
+                           f"version from {shown(layout.HERE.backups)} or your own copies") from None
+
+
+def with_course_tests(learner: dict, release: dict) -> dict:
+    """The learner's notebook as the grader runs it (`intake.sanitise`), rebuilt on the released
+    notebook (which has no hidden tests): every test cell as the course wrote it (an edited one
     replaced, a deleted one put back), cells marked for grading that are not the course's run as
     plain cells, and the cells after the last test dropped."""
-    notebook, _, _ = sanitise(learner, without_hidden_tests(reference))
+    notebook, _, _ = sanitise(learner, release)
     return notebook
-
-
-def without_hidden_tests(notebook: dict) -> dict:
-    """The notebook with the hidden block of every test cell removed (as learners get it)."""
-    cells = []
-    for cell in notebook["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            cell = {**cell, "source": HIDDEN_TESTS.sub("", cell_source(cell))}
-        cells.append(cell)
-    return {**notebook, "cells": cells}
 
 
 def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
@@ -80,21 +107,15 @@ def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
     from autograder.sandbox import KernelLauncher, Limits
     from autograder.trial import run_notebook
 
-    solution = notebook_of(SOLUTIONS / chapter)
-    learner_path = CHAPTERS / chapter / solution.name
-    if not learner_path.exists():
-        raise SystemExit(f"{learner_path.relative_to(ROOT)} is missing: `git checkout` it back")
-    reference = without_hidden_tests(json.loads(solution.read_text()))
-    try:
-        learner = json.loads(learner_path.read_text())
-    except ValueError as error:
-        raise SystemExit(f"{learner_path.relative_to(ROOT)} is not a valid notebook ({error}); "
-                         "restore it with `git checkout` or from a backup") from None
-    tests = read_tests(reference)
+    here = layout.HERE
+    start_work()
+    release = read_json(here.release_notebook(chapter))
+    mine = here.work_notebook(chapter)
+    tests = read_tests(release)
     with tempfile.TemporaryDirectory(prefix="nnfs-check-") as tmp:
         launcher = KernelLauncher(Limits(timeout=timeout, wall=3600, memory_mb=8192), None,
                                   nnlib=str(write_library(Path(tmp), chapter, learners=True)))
-        run = run_notebook(with_course_tests(learner, reference), learner_path.parent, tests, launcher, {})
+        run = run_notebook(with_course_tests(read_json(mine), release), mine.parent, tests, launcher, {})
     results = []
     for grade_id, verdict in run.verdicts.items():
         message = verdict.failures[0] if verdict.failures else ""
@@ -126,42 +147,53 @@ def check(name: str) -> bool:
 
 def learner_header(notebook: Path, module: str) -> list[str]:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return [f"Generated from {notebook.relative_to(ROOT).as_posix()}: your own code, exported {stamp}.",
+    return [f"Generated from {shown(notebook)}: your own code, exported {stamp}.",
             f"`python3 course.py restore {module}` puts the course's reference solution back."]
 
 
-def replace_module(module: str, text: str, stamp: str) -> Path:
-    """Write `text` as nnlib's `module`, first copying the file it replaces to BACKUPS."""
-    path = module_path(PACKAGE, module)
-    if path.exists():
-        BACKUPS.mkdir(exist_ok=True)
-        shutil.copy2(path, BACKUPS / f"{module}.{stamp}.py")
-    write_atomically(path, text)
-    return path
+def set_aside(module: str, stamp: str) -> Path | None:
+    """Move the learner's export of `module` to work/backups/; return where it went."""
+    here = layout.HERE
+    mine = here.mine(module)
+    if not mine.exists():
+        return None
+    here.backups.mkdir(parents=True, exist_ok=True)
+    kept, number = here.backups / f"{module}.{stamp}.py", 1
+    while kept.exists():  # two in the same second: never write over a backup
+        kept, number = here.backups / f"{module}.{stamp}-{number}.py", number + 1
+    shutil.copy2(mine, kept)
+    mine.unlink()
+    return kept
 
 
 def export(name: str) -> bool:
-    """Check the chapter, then write the learner's export cells into nnlib (old module backed up)."""
+    """Check the chapter, then write the learner's export cells into work/nnlib/ (the export they
+    replace is kept in work/backups/)."""
+    here = layout.HERE
     chapter = find_chapter(name)
     results = run_checks(chapter)
     if not report(chapter, results):
         failing = ", ".join(r.grade_id for r in results if not r.passed)
-        print(f"Not exported: first make these pass: {failing}. nnlib is unchanged.")
+        print(f"Not exported: first make these pass: {failing}. Your library is unchanged.")
         return False
-    notebook = CHAPTERS / chapter / notebook_of(SOLUTIONS / chapter).name
+    notebook = here.work_notebook(chapter)
     modules = {module: render(module, cells, learner_header(notebook, module))
                for module, cells in collect(notebook).items()}  # all rendered before any write
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for module, text in modules.items():
-        path = replace_module(module, text, stamp)
-        print(f"nnlib.{module} now holds your code ({path.relative_to(ROOT)}; the previous "
-              f"version is in {BACKUPS.relative_to(ROOT)}/{module}.{stamp}.py)")
+        kept = set_aside(module, stamp)
+        write_atomically(here.mine(module), text)
+        print(f"nnlib.{module} now holds your code ({shown(here.mine(module))}"
+              + (f"; your previous export is in {shown(kept)})" if kept else ")"))
+    print("Restart the kernel of any open notebook that imports these modules to use them.")
     return True
 
 
 def restore(name: str) -> bool:
-    """Put the reference version of one module (or 'all') back into nnlib."""
-    modules = reference_modules()
+    """Make nnlib's `name` (or 'all' modules) the course's reference again, where the course gives
+    it out; the learner's export is kept in work/backups/."""
+    here = layout.HERE
+    modules = here.modules()
     names = sorted(modules) if name == "all" else [name.removeprefix("nnlib.")]
     unknown = [module for module in names if module not in modules]
     if unknown:
@@ -169,35 +201,43 @@ def restore(name: str) -> bool:
         return False
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for module in names:
-        path = module_path(PACKAGE, module)
-        if path.exists() and path.read_text() == modules[module][1]:
+        if not here.reference(module).exists():
+            if name != "all":
+                print(f"nnlib.{module}: the course's reference comes out when {modules[module]} "
+                      "closes; until then your export is your library's only version: kept as it is")
             continue
-        replace_module(module, modules[module][1], stamp)
-        print(f"nnlib.{module} is the course's reference again")
+        kept = set_aside(module, stamp)
+        if kept:
+            print(f"nnlib.{module} is the course's reference again (your code is kept in {shown(kept)})")
     return True
 
 
 def owner(module: str) -> str:
-    path = module_path(PACKAGE, module)
-    if not path.exists():
-        return "missing (run `python3 course.py restore all`)"
-    first = path.read_text().partition("\n")[0]
-    return "reference" if REFERENCE_MARK in first else "yours" if "your own code" in first else "edited"
+    """Whose code `import nnlib.<module>` runs: 'yours', 'reference', 'edited' or 'missing'."""
+    here = layout.HERE
+    if here.mine(module).exists():
+        return "yours"
+    if here.reference(module).exists():
+        return "reference" if layout.is_reference(here.reference(module)) else "edited"
+    return "missing"
 
 
 def status() -> bool:
     """For each chapter: its visible tests, and whose code each of its modules holds."""
-    modules = reference_modules()
-    for folder in sorted(path for path in SOLUTIONS.iterdir() if path.is_dir()):
-        chapter = folder.name
+    here = layout.HERE
+    modules = here.modules()
+    for chapter in here.chapter_names():
+        owners = {module: owner(module) for module, exporter in modules.items() if exporter == chapter}
+        owned = ", ".join(f"nnlib.{module} ({whose})" for module, whose in owners.items())
+        if "missing" in owners.values():
+            owned += (f" (missing: not in your library yet; `python3 course.py export {int(chapter[:2])}` "
+                      "puts your code there)")
         try:
             results = run_checks(chapter)
-        except SystemExit as problem:
+        except LearnerError as problem:
             print(f"{chapter}: not checked: {problem}")
             continue
         passed = [r for r in results if r.passed]
-        owned = ", ".join(f"nnlib.{m} ({owner(m)})" for m, (nb, _) in modules.items()
-                          if nb.parent == folder)
         print(f"{chapter}: {len(passed)}/{len(results)} tests pass; {owned or 'no modules'}")
         for result in results:
             if not result.passed:

@@ -490,10 +490,11 @@ def readable_paths() -> tuple[str, ...]:
 
 
 def course_package() -> str:
-    """Where the grader's nnlib package is."""
+    """Where the grader's nnlib package is (its own folder: not the learner's work/nnlib, which
+    nnlib/__init__.py puts first on the package's path)."""
     import nnlib
 
-    return str(Path(next(iter(nnlib.__path__))).resolve())
+    return str(Path(nnlib.__file__).resolve().parent)
 
 
 def hidden_paths() -> list[str]:

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from autograder import grade as grading
-from autograder import learner
+from autograder.layout import HERE
 from autograder.build import nbgrader_api
 from autograder.nbtext import pack, write_notebook
 from autograder.sandbox import KernelLauncher, Limits
@@ -265,7 +265,7 @@ def graded(tiny, tmp_path_factory):
     submit(subs, "two_notebooks", notebook(release), name="b.ipynb")
     (subs / "stray.txt").write_text("not a student folder")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(learner, "SOLUTIONS", solutions)
+        patch.setattr(grading, "SOLUTIONS", solutions)
         grading.grade("1", subs, out, workers=2, limits=LIMITS)
     yield out, (out / "grading.log").read_text(), listener
     listener.close()
@@ -433,7 +433,7 @@ def test_summary(graded):
 
 def test_rerun_is_idempotent_and_a_newer_submission_replaces_the_older(tiny, tmp_path, monkeypatch):
     solutions, release = tiny
-    monkeypatch.setattr(learner, "SOLUTIONS", solutions)
+    monkeypatch.setattr(grading, "SOLUTIONS", solutions)
     old, new, out = tmp_path / "old", tmp_path / "new", tmp_path / "out"
     submit(old, "ann", notebook(release), mtime=time.time() - 3600)
     submit(old, "ben", notebook(release, DOUBLE, SQUARE))
@@ -455,7 +455,7 @@ def test_rerun_is_idempotent_and_a_newer_submission_replaces_the_older(tiny, tmp
 
 def test_without_isolation_the_command_says_so_and_still_limits(tiny, tmp_path, monkeypatch, capsys):
     solutions, release = tiny
-    monkeypatch.setattr(learner, "SOLUTIONS", solutions)
+    monkeypatch.setattr(grading, "SOLUTIONS", solutions)
     real_which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name: None if name == "bwrap" else real_which(name))
     assert not KernelLauncher.detect(LIMITS).isolated
@@ -476,8 +476,8 @@ def test_chapter_2_in_the_jail(tmp_path):
     """The real chapter: the jail has all it needs (matplotlib, graphviz), the chapter's own
     modules are out of reach (importing the course's engine instead of writing it scores
     nothing), and no hidden test shows in the feedback."""
-    solution = json.loads((learner.SOLUTIONS / "02_autograd" / "autograd.ipynb").read_text())
-    release = json.loads((learner.CHAPTERS / "02_autograd" / "autograd.ipynb").read_text())
+    solution = json.loads((grading.SOLUTIONS / "02_autograd" / "autograd.ipynb").read_text())
+    release = json.loads((HERE.chapters / "02_autograd" / "autograd.ipynb").read_text())
     answers = {cell["metadata"]["nbgrader"]["grade_id"]: cell["source"] for cell in solution["cells"]
                if cell["metadata"].get("nbgrader", {}).get("solution")}
     for student, solved in [("solved", set(answers)), ("engine_only", {"value_engine"})]:

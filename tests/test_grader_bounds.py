@@ -20,7 +20,6 @@ from dataclasses import replace
 import pytest
 
 from autograder import grade as grading
-from autograder import learner
 from autograder.pool import WorkerLost, WorkerPool
 from autograder.sandbox import Limits
 from test_grade import DOUBLE, FULL, LIMITS, SQUARE, notebook, results, submit, tiny  # noqa: F401
@@ -134,7 +133,7 @@ def run(tiny, tmp_path_factory):  # noqa: F811 (test_grade's fixture)
         return save(out, settings, submission, graded, log)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(learner, "SOLUTIONS", solutions)
+        patch.setattr(grading, "SOLUTIONS", solutions)
         patch.setattr(WorkerPool, "_assign", watched_assign)
         patch.setattr(grading, "save", timed_save)
         started = time.monotonic()

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import pytest
 
 from autograder import grade as grading
-from autograder import intake, learner
+from autograder import intake
 from test_grade import DOUBLE, LIMITS, MARKER, SQUARE, WRONG_SQUARE, notebook, results, submit
 from test_grade import tiny  # noqa: F401 (the tiny chapter: a fixture)
 
@@ -143,7 +143,7 @@ def graded(tiny, tmp_path_factory):
     (later / "dir_both" / "tiny.ipynb").mkdir(parents=True)  # in a folder, not a zip
     (later / "dir_both" / "timestamp.txt").mkdir()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(learner, "SOLUTIONS", solutions)
+        patch.setattr(grading, "SOLUTIONS", solutions)
         started = time.monotonic()
         grading.grade("1", archive_path, out, workers=2, limits=LIMITS)
         seconds = time.monotonic() - started

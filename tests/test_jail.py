@@ -33,9 +33,9 @@ GRADER_MEMORY = 8 << 30  # address space of the grading processes: reading witho
 GRADE = """\
 import json, sys
 from pathlib import Path
-from autograder import grade, learner
+from autograder import grade
 from autograder.sandbox import Limits
-learner.SOLUTIONS = Path(sys.argv[1])
+grade.SOLUTIONS = Path(sys.argv[1])
 grade.grade("1", Path(sys.argv[2]), Path(sys.argv[3]), workers=2, limits=Limits(**json.loads(sys.argv[4])))
 """
 # A cell that puts `plant(path)` (a link to a host file, a FIFO...) where the grader read the

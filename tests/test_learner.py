@@ -2,14 +2,16 @@
 tests, export refuses failing work and never loses the previous module, restore puts it back."""
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from autograder import build, learner
+from autograder import build, layout, learner
 from autograder.cells import not_run_when_grading
 from autograder.nbtext import pack, write_notebook
 
-NNLIB = build.PACKAGE  # the course's nnlib (the fixture points build.PACKAGE elsewhere)
+NNLIB = layout.HERE.package  # the course's nnlib (the fixture points layout.HERE elsewhere)
 CHAPTER = """\
 %% code
 #| default_exp tiny
@@ -43,13 +45,12 @@ check(probe_double, {"x": -4.0}, expect={"y": -8.0})
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
-    """A course with one chapter, built; the learner's notebook is chapters/01_tiny/tiny.ipynb."""
-    for module in (build, learner):
-        monkeypatch.setattr(module, "ROOT", tmp_path)
-        monkeypatch.setattr(module, "SOLUTIONS", tmp_path / "solutions")
-        monkeypatch.setattr(module, "CHAPTERS", tmp_path / "chapters")
-        monkeypatch.setattr(module, "PACKAGE", tmp_path / "nnlib")
-    monkeypatch.setattr(learner, "BACKUPS", tmp_path / "nnlib" / ".backup")
+    """A course with one chapter, built; the learner's notebook is work/01_tiny/tiny.ipynb."""
+    monkeypatch.setattr(layout, "HERE", layout.Layout(tmp_path))
+    monkeypatch.setattr(build, "ROOT", tmp_path)
+    monkeypatch.setattr(build, "SOLUTIONS", tmp_path / "solutions")
+    monkeypatch.setattr(build, "CHAPTERS", tmp_path / "chapters")
+    monkeypatch.setattr(build, "PACKAGE", tmp_path / "nnlib")
     (tmp_path / "solutions" / "01_tiny").mkdir(parents=True)
     (tmp_path / "nnlib").mkdir()
     for name in ("__init__.py", "testing.py", "plaindata.py"):  # the hand-written modules tests need
@@ -60,11 +61,12 @@ def course(tmp_path, monkeypatch):
 
 
 def learner_notebook(course):
-    return course / "chapters" / "01_tiny" / "tiny.ipynb"
+    return course / "work" / "01_tiny" / "tiny.ipynb"
 
 
 def edit(course, change):
-    """Apply `change(cells)` to the learner's notebook."""
+    """Apply `change(cells)` to the learner's notebook (made from the release first, if need be)."""
+    learner.start_work()
     path = learner_notebook(course)
     notebook = json.loads(path.read_text())
     change(notebook["cells"])
@@ -77,29 +79,73 @@ def solve(cells):
             cell["source"] = "#| export\ndef double(x: float) -> float:\n    return x + x\n"
 
 
+def imported_from(course) -> str:
+    """The file `import nnlib.tiny` runs in a fresh interpreter with this course's nnlib."""
+    code = f"import sys; sys.path.insert(0, {str(course)!r}); import nnlib.tiny; print(nnlib.tiny.__file__)"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=course).stdout.strip()
+
+
 def test_blank_chapter_fails_check_and_export_changes_nothing(course, capsys):
     reference = (course / "nnlib" / "tiny.py").read_text()
     assert not learner.check("1")
-    assert "not done yet" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "your notebook of 01_tiny: work/01_tiny/tiny.ipynb" in out
+    assert learner_notebook(course).read_text() == (course / "chapters" / "01_tiny" / "tiny.ipynb").read_text()
     assert not learner.export("1")
     assert "Not exported: first make these pass: test_double" in capsys.readouterr().out
     assert (course / "nnlib" / "tiny.py").read_text() == reference
+    assert not (course / "work" / "nnlib").exists()
 
 
-def test_solved_chapter_exports_the_learners_code_and_keeps_the_old_module(course, capsys):
+def test_an_export_goes_to_work_is_imported_first_and_is_never_lost(course, capsys):
     reference = (course / "nnlib" / "tiny.py").read_text()
+    assert imported_from(course) == str(course / "nnlib" / "tiny.py")
     edit(course, solve)
     assert learner.export("tiny")
-    module = (course / "nnlib" / "tiny.py").read_text()
-    assert module.startswith("# Generated from chapters/01_tiny/tiny.ipynb: your own code, exported")
-    assert "return x + x" in module
-    [backup] = (course / "nnlib" / ".backup").iterdir()
-    assert backup.read_text() == reference
-    # The build keeps the learner's module, and restore puts the reference back.
-    assert build.build()
-    assert "return x + x" in (course / "nnlib" / "tiny.py").read_text()
+    mine = course / "work" / "nnlib" / "tiny.py"
+    assert mine.read_text().startswith("# Generated from work/01_tiny/tiny.ipynb: your own code, exported")
+    assert "return x + x" in mine.read_text()
+    assert (course / "nnlib" / "tiny.py").read_text() == reference  # the course's file is untouched
+    assert imported_from(course) == str(mine)
+    assert "Restart the kernel" in capsys.readouterr().out
+    first = mine.read_text()
+    assert learner.export("tiny")  # again: the first export is kept
+    assert [path.read_text() for path in (course / "work" / "backups").iterdir()] == [first]
+    assert build.build() and mine.exists()  # the course's build never touches work/
     assert learner.restore("all")
-    assert (course / "nnlib" / "tiny.py").read_text() == reference
+    assert "your code is kept in work/backups/tiny." in capsys.readouterr().out
+    assert not mine.exists() and len(list((course / "work" / "backups").iterdir())) == 2
+    assert imported_from(course) == str(course / "nnlib" / "tiny.py")
+
+
+def test_work_from_before_work_existed_is_copied_into_work(course, capsys):
+    """A learner who worked in chapters/ and exported into nnlib/ finds both in work/."""
+    release = course / "chapters" / "01_tiny" / "tiny.ipynb"
+    notebook = json.loads(release.read_text())
+    solve(notebook["cells"])
+    release.write_text(json.dumps(notebook))
+    old_export = "# Generated from chapters/01_tiny/tiny.ipynb: your own code, exported 2026-01-01.\nx = 1\n"
+    (course / "nnlib" / "tiny.py").write_text(old_export)
+    learner.start_work()
+    assert json.loads(learner_notebook(course).read_text()) == notebook
+    assert (course / "work" / "nnlib" / "tiny.py").read_text() == old_export
+    out = capsys.readouterr().out
+    assert "a copy of your work in chapters/01_tiny/tiny.ipynb" in out and "git checkout nnlib/tiny.py" in out
+    learner_notebook(course).write_text("{}")  # from now on, work/ is never written over
+    learner.start_work()
+    assert learner_notebook(course).read_text() == "{}"
+
+
+def test_a_module_without_a_reference_is_never_restored_away(course, capsys):
+    """In a class edition, an open chapter's module has no reference: restore keeps the export."""
+    edit(course, solve)
+    assert learner.export("1")
+    (course / "nnlib" / "tiny.py").unlink()
+    assert learner.restore("tiny") and learner.restore("all")
+    assert "kept as it is" in capsys.readouterr().out
+    assert (course / "work" / "nnlib" / "tiny.py").exists()
+    assert learner.owner("tiny") == "yours"
 
 
 def test_check_skips_what_the_grader_skips():
@@ -134,15 +180,18 @@ def test_edited_or_deleted_test_cells_are_put_back(course):
 
 
 def test_hidden_tests_stay_hidden_from_the_learners_check(course):
-    reference = json.loads((course / "solutions" / "01_tiny" / "tiny.ipynb").read_text())
+    learner.start_work()
+    release = json.loads((course / "chapters" / "01_tiny" / "tiny.ipynb").read_text())
     learner_nb = json.loads(learner_notebook(course).read_text())
-    checked = learner.with_course_tests(learner_nb, reference)
+    checked = learner.with_course_tests(learner_nb, release)
     assert "-8.0" not in json.dumps(checked) and "HIDDEN" not in json.dumps(checked)
 
 
 def test_build_moves_a_learners_work_aside_before_replacing_it(course, capsys):
-    edit(course, solve)
-    notebook = learner_notebook(course)
+    notebook = course / "chapters" / "01_tiny" / "tiny.ipynb"  # worked in, as before work/ existed
+    worked = json.loads(notebook.read_text())
+    solve(worked["cells"])
+    notebook.write_text(json.dumps(worked))
     worked = notebook.read_text()
     solution = course / "solutions" / "01_tiny" / "tiny.ipynb"
     solution.write_text(solution.read_text().replace("Twice x.", "Two times x."))
@@ -153,6 +202,6 @@ def test_build_moves_a_learners_work_aside_before_replacing_it(course, capsys):
 
 
 def test_unknown_chapter_or_module_is_named(course):
-    with pytest.raises(SystemExit, match="No chapter '7'"):
+    with pytest.raises(learner.LearnerError, match="No chapter '7'"):
         learner.check("7")
     assert not learner.restore("nonexistent")

@@ -2,7 +2,8 @@
 import subprocess
 import sys
 
-from autograder.library import chapter_of_modules, hand_written, write_library
+from autograder.layout import HERE
+from autograder.library import write_library
 
 
 def imports(package, module: str) -> str:
@@ -14,12 +15,12 @@ def imports(package, module: str) -> str:
 
 
 def test_a_chapter_sees_earlier_chapters_and_the_hand_written_modules_only(tmp_path):
-    chapters = chapter_of_modules()
+    chapters = HERE.modules()
     package = write_library(tmp_path, "03_backprop")
     for module, chapter in chapters.items():
         expected = "ok" if chapter < "03_backprop" else "ModuleNotFoundError"
         assert imports(package, module) == expected, (module, chapter)
-    for path in hand_written():
+    for path in HERE.hand_written():
         assert (package / path).exists()
     assert imports(package, "testing") == "ok" and imports(package, "plaindata") == "ok"
 

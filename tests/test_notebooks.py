@@ -88,10 +88,10 @@ def test_no_cell_imports_the_answers(path):
     """No cell imports a module of its own chapter or a later one: those hold the answers, and
     are not importable while the chapter is checked or graded (a `#| library` line is a comment
     here, code in the exported module)."""
-    from autograder.library import chapter_of_modules
+    from autograder.layout import HERE
 
     chapter = path.parent.name
-    later = {module for module, owner in chapter_of_modules().items() if owner >= chapter}
+    later = {module for module, owner in HERE.modules().items() if owner >= chapter}
     for number, cell in enumerate(read_notebook(path)["cells"], start=1):
         if cell["cell_type"] != "code":
             continue
