@@ -11,8 +11,8 @@ from nnlib.testing import assert_close
 SCALAR_FUNCTIONS = {
     "polynomial": (lambda x: 3 * x**2 - 4 * x + 5, lambda x: 6 * x - 4),
     "sin": (np.sin, np.cos),
-    "exp": (np.exp, np.exp),
-    "tanh": (np.tanh, lambda x: 1 - np.tanh(x)**2),
+    "sinh": (np.sinh, np.cosh),
+    "arctan": (np.arctan, lambda x: 1 / (1 + x**2)),
     "reciprocal": (lambda x: 1 / x, lambda x: -1 / x**2),
 }
 
@@ -37,7 +37,7 @@ def test_numerical_derivative_returns_a_python_float():
 
 @pytest.mark.parametrize("x, h", [(2.0, 0.1), (-1.5, 0.3), (0.7, 0.05)])
 def test_numerical_derivative_is_a_central_difference(x, h):
-    # ((x + h)³ - (x - h)³) / 2h = 3x² + h²; a forward difference gives 3x² + 3xh + h².
+    # For t³ the central difference with step h is exactly 3x² + h²; a forward difference gives 3x² + 3xh + h².
     assert_close(numerical_derivative(lambda t: t**3, x, h=h), 3 * x**2 + h**2, rtol=1e-12)
 
 
@@ -135,15 +135,25 @@ def test_numerical_jacobian_of_a_linear_map_is_its_matrix():
 
 def test_numerical_jacobian_of_an_elementwise_function_is_diagonal():
     x = np.random.default_rng(8).standard_normal(4)
-    assert_close(numerical_jacobian(np.tanh, x), np.diag(1 - np.tanh(x)**2), rtol=1e-7, atol=1e-10)
+    assert_close(numerical_jacobian(np.arctan, x), np.diag(1 / (1 + x**2)), rtol=1e-7, atol=1e-10)
 
 
 def test_numerical_jacobian_of_a_composition_is_the_product_of_jacobians():
-    rng = np.random.default_rng(9)
-    W1, W2, x = rng.standard_normal((4, 3)), rng.standard_normal((2, 4)), rng.standard_normal(3)
-    a = np.tanh(W1 @ x)
-    expected = W2 @ np.diag(1 - a**2) @ W1           # J_{W2·}(a) J_tanh(W1 x) J_{W1·}(x): (2, 3)
-    assert_close(numerical_jacobian(lambda v: W2 @ np.tanh(W1 @ v), x), expected, rtol=1e-7, atol=1e-9)
+    def inner(v):  # R³ -> R³
+        return np.array([v[0] * v[1], np.sin(v[2]), v[0] + v[2]])
+
+    def inner_jacobian(v):
+        return np.array([[v[1], v[0], 0.0], [0.0, 0.0, np.cos(v[2])], [1.0, 0.0, 1.0]])
+
+    def outer(u):  # R³ -> R²
+        return np.array([u[0] + u[1] ** 2, np.arctan(u[2])])
+
+    def outer_jacobian(u):
+        return np.array([[1.0, 2 * u[1], 0.0], [0.0, 0.0, 1 / (1 + u[2] ** 2)]])
+
+    x = np.random.default_rng(9).standard_normal(3)
+    expected = outer_jacobian(inner(x)) @ inner_jacobian(x)  # (2, 3)
+    assert_close(numerical_jacobian(lambda v: outer(inner(v)), x), expected, rtol=1e-7, atol=1e-9)
 
 
 def test_numerical_jacobian_is_a_central_difference():
@@ -152,10 +162,18 @@ def test_numerical_jacobian_is_a_central_difference():
 
 
 def test_numerical_jacobian_flattens_inputs_and_outputs_in_c_order():
-    rng = np.random.default_rng(11)
-    X, v = rng.standard_normal((2, 3)), rng.standard_normal(3)
-    # (X @ v)[i] = sum_j X[i, j] v[j]: row i holds v in the columns of X's row i (flat index 3 i + j).
-    assert_close(numerical_jacobian(lambda M: M @ v, X), np.kron(np.eye(2), v), rtol=1e-7, atol=1e-9)
+    X = np.random.default_rng(11).standard_normal((2, 3))
+
+    def f(M):  # (2, 3) -> (2, 2)
+        return np.array([[M[0, 1] ** 2, 3 * M[1, 2]], [np.sin(M[1, 0]), M[0, 2] - M[0, 0]]])
+
+    # output i (flat, C order: [0, 0], [0, 1], [1, 0], [1, 1]) and input j (flat index of M[r, c]: 3 r + c)
+    expected = np.zeros((4, 6))
+    expected[0, 1] = 2 * X[0, 1]
+    expected[1, 5] = 3.0
+    expected[2, 3] = np.cos(X[1, 0])
+    expected[3, 2], expected[3, 0] = 1.0, -1.0
+    assert_close(numerical_jacobian(f, X), expected, rtol=1e-7, atol=1e-9)
     # A scalar output is a Jacobian with one row: the gradient, flattened.
     assert_close(numerical_jacobian(lambda M: np.sum(M**2), X), 2 * X.reshape(1, 6), rtol=1e-7, atol=1e-9)
 

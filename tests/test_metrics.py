@@ -1,4 +1,4 @@
-"""nnlib.metrics: accuracy and the confusion matrix, against counting by hand and in a loop."""
+"""nnlib.metrics: accuracy and the confusion matrix, against counting by hand, by construction and in a loop."""
 import numpy as np
 import pytest
 
@@ -21,13 +21,23 @@ def test_accuracy_by_hand():
     assert_close(accuracy(Y_HAT, np.array([0, 1, 0, 0, 2])), 0.0)
 
 
+def scores_with_known_accuracy(rng, n, c):
+    """Random scores (n, c), labels (n,) and the number of rows whose label has the largest score: for each row,
+    a coin flip either raises the label's score above all the others, or lowers it below them."""
+    scores = rng.standard_normal((n, c))
+    labels = rng.integers(0, c, n)
+    right = rng.random(n) < 0.5
+    for i in range(n):
+        others = np.delete(scores[i], labels[i])
+        scores[i, labels[i]] = others.max() + rng.uniform(0.01, 1) if right[i] else others.min() - rng.uniform(0.01, 1)
+    return scores, labels, int(right.sum())
+
+
 def test_accuracy_counts_the_argmax_of_each_row():
     rng = np.random.default_rng(0)
-    for n, c in [(100, 10), (3, 7), (1, 2), (40, 3)]:
-        scores = rng.standard_normal((n, c))
-        labels = rng.integers(0, c, n)
-        right = sum(max(range(c), key=lambda j: scores[i, j]) == labels[i] for i in range(n))
-        assert_close(accuracy(scores, labels), right / n, rtol=1e-12)
+    for n, c in [(100, 10), (3, 7), (1, 2), (40, 3), (7, 7)]:
+        scores, labels, right = scores_with_known_accuracy(rng, n, c)
+        assert_close(accuracy(scores, labels), right / n, rtol=1e-12, msg=f"{right} of {n} rows right")
         # the softmax and the log keep the order: probabilities and log-probabilities give the same answer
         probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
         assert_close(accuracy(probs, labels), right / n, rtol=1e-12)

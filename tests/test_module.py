@@ -105,12 +105,17 @@ def random_network(seed: int, sizes: list[int]) -> Sequential:
 
 
 def test_sequential_forward_composes_in_order():
-    rng = np.random.default_rng(0)
-    model = Sequential(Scale(2.0), Linear(3, 2, rng=1), Tanh())
-    X = rng.standard_normal((4, 3))
-    W, b = model[1].weight.data, model[1].bias.data
-    assert_close(model(X), np.tanh((2.0 * X) @ W + b), rtol=1e-12)
+    linear = Linear(3, 2, rng=1)
+    linear.weight.data = np.array([[1.0, 0.0], [0.5, -1.0], [0.0, 2.0]])
+    linear.bias.data = np.array([0.25, -0.5])
+    model = Sequential(Scale(2.0), linear, Tanh())
+    X = np.array([[1.0, -2.0, 0.5], [0.0, 0.5, -0.25]])
+    # 2 X = [[2, -4, 1], [0, 1, -0.5]]; then [[2 - 2, 4 + 2], [0.5, -1 - 1]] + b; then tanh.
+    assert_close(model(X), np.tanh(np.array([[0.25, 5.5], [0.75, -2.5]])), rtol=1e-12)
     assert len(model) == 3
+    reordered = Sequential(Tanh(), Scale(2.0))
+    assert_close(reordered(np.array([0.5, -1.0])), 2.0 * np.tanh(np.array([0.5, -1.0])), rtol=1e-12,
+                 msg="tanh first, then the scale")
 
 
 @pytest.mark.parametrize("seed", range(4))

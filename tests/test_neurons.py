@@ -1,40 +1,47 @@
 """nnlib.neurons: Neuron, Layer and MLP made of Values: forward passes, parameters, seeding, gradients, training."""
+import math
+
 import numpy as np
 import pytest
 
-from nnlib.derivatives import numerical_gradient
+from nnlib.derivatives import numerical_derivative, numerical_gradient
 from nnlib.engine import Value
 from nnlib.neurons import MLP, Layer, Module, Neuron
 from nnlib.testing import assert_close
 
-ACTIVATIONS = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0), "linear": lambda z: z}
+ACTIVATIONS = {"tanh": math.tanh, "relu": lambda z: max(z, 0.0), "linear": lambda z: z}
+
+NEURONS_BY_HAND = [  # (weights, bias, input, the weighted sum of the input plus the bias, worked out by hand)
+    ([2.0], 0.5, [0.25], 1.0),
+    ([2.0], 0.5, [-1.0], -1.5),
+    ([0.5, -1.0, 0.25, 2.0], 0.25, [1.0, 0.5, -2.0, 0.5], 0.75),
+    ([0.5, -1.0, 0.25, 2.0], -0.5, [-1.0, 1.0, 2.0, -0.25], -2.0),
+]
 
 
 def weights_of(neuron):
     return np.array([w.data for w in neuron.w]), neuron.b.data
 
 
-def numpy_forward(model, x):
-    """The MLP's output computed with numpy from its parameters' data."""
-    h = np.asarray(x, dtype=np.float64)
+def neuron_by_neuron(model, x):
+    """The MLP's output computed one neuron at a time on plain numbers, each layer's outputs feeding the next."""
+    h = [float(v) for v in x]
     for layer in model.layers:
-        W = np.array([[w.data for w in n.w] for n in layer.neurons])
-        b = np.array([n.b.data for n in layer.neurons])
-        h = ACTIVATIONS[layer.neurons[0].nonlin](W @ h + b)
-    return h
+        h = [neuron(h).data for neuron in layer.neurons]
+    return np.array(h)
 
 
 @pytest.mark.parametrize("nonlin", ["tanh", "relu", "linear"])
-def test_neuron_forward_matches_numpy(nonlin):
-    rng = np.random.default_rng(0)
-    for nin in (1, 4):
-        neuron = Neuron(nin, nonlin=nonlin, rng=rng)
-        neuron.b.data = float(rng.normal())
-        x = rng.normal(size=nin)
-        w, b = weights_of(neuron)
-        out = neuron(x.tolist())
+def test_neuron_forward_by_hand(nonlin):
+    for w, b, x, z in NEURONS_BY_HAND:
+        neuron = Neuron(len(w), nonlin=nonlin, rng=0)
+        for weight, value in zip(neuron.w, w):
+            weight.data = value
+        neuron.b.data = b
+        out = neuron(x)
         assert isinstance(out, Value)
-        assert_close(out.data, float(ACTIVATIONS[nonlin](w @ x + b)), rtol=1e-12, msg=f"{nonlin} neuron output")
+        assert_close(out.data, ACTIVATIONS[nonlin](z), rtol=1e-12, atol=1e-15,
+                     msg=f"{nonlin} neuron output for w={w}, b={b}, x={x}")
 
 
 def test_neuron_gradients_reach_weights_bias_and_inputs():
@@ -44,12 +51,20 @@ def test_neuron_gradients_reach_weights_bias_and_inputs():
     x = [Value(float(v)) for v in rng.normal(size=3)]
     out = neuron(x)
     out.backward()
-    w, b = weights_of(neuron)
-    xs = np.array([v.data for v in x])
-    local = 1 - np.tanh(w @ xs + b) ** 2
-    assert_close(np.array([p.grad for p in neuron.w]), local * xs, rtol=1e-12, msg="weight gradients")
-    assert_close(neuron.b.grad, local, rtol=1e-12, msg="bias gradient")
-    assert_close(np.array([v.grad for v in x]), local * w, rtol=1e-12, msg="input gradients")
+    leaves = neuron.w + [neuron.b] + x
+    backprop = np.array([leaf.grad for leaf in leaves])
+
+    def output_of(values):
+        for leaf, value in zip(leaves, values.tolist()):
+            leaf.data = value
+        return neuron(x).data
+
+    point = np.array([leaf.data for leaf in leaves])
+    expected = numerical_gradient(output_of, point)
+    output_of(point)
+    assert_close(backprop[:3], expected[:3], rtol=1e-7, atol=1e-9, msg="weight gradients")
+    assert_close(backprop[3], expected[3], rtol=1e-7, atol=1e-9, msg="bias gradient")
+    assert_close(backprop[4:], expected[4:], rtol=1e-7, atol=1e-9, msg="input gradients")
 
 
 def test_initial_weights_are_uniform_in_minus_one_one_and_biases_zero():
@@ -86,21 +101,21 @@ def test_hidden_layers_use_the_nonlinearity_and_the_last_layer_is_linear():
     assert abs(model([1.0, 1.0]).data) > 1.0, "the linear output layer can leave (-1, 1)"
 
 
-def test_mlp_matches_numpy_and_returns_a_value_or_a_list():
+def test_mlp_chains_its_layers_and_returns_a_value_or_a_list():
     rng = np.random.default_rng(4)
     x = rng.normal(size=3)
     single = MLP(3, [5, 1], rng=rng)
     out = single(x.tolist())
     assert isinstance(out, Value)
-    assert_close(np.array([out.data]), numpy_forward(single, x), rtol=1e-12, msg="single-output MLP")
+    assert_close(np.array([out.data]), neuron_by_neuron(single, x), rtol=1e-12, msg="single-output MLP")
     several = MLP(3, [5, 2], nonlin="relu", rng=rng)
     outs = several(x.tolist())
     assert isinstance(outs, list) and len(outs) == 2
-    assert_close(np.array([o.data for o in outs]), numpy_forward(several, x), rtol=1e-12, msg="two-output MLP")
+    assert_close(np.array([o.data for o in outs]), neuron_by_neuron(several, x), rtol=1e-12, msg="two-output MLP")
     layer_out = Layer(3, 1, rng=rng)(x.tolist())
     assert isinstance(layer_out, list) and len(layer_out) == 1, "a Layer always returns a list"
     narrow = MLP(2, [1, 1], rng=rng)  # a hidden layer of one neuron feeds the next layer
-    assert_close(np.array([narrow([0.5, -0.5]).data]), numpy_forward(narrow, [0.5, -0.5]), rtol=1e-12,
+    assert_close(np.array([narrow([0.5, -0.5]).data]), neuron_by_neuron(narrow, [0.5, -0.5]), rtol=1e-12,
                  msg="MLP with a one-neuron hidden layer")
 
 
@@ -148,19 +163,33 @@ def test_mlp_gradients_match_numerical_gradient():
     assert_close(backprop, numerical_gradient(loss_of, theta), rtol=1e-6, atol=1e-8, msg="MLP loss gradient")
 
 
-def test_training_on_the_tiny_dataset_reduces_the_loss():
+def test_on_the_tiny_dataset_the_loss_falls_fastest_against_the_gradient():
+    """The slope of the loss along the gradient g that backward() leaves in the parameters, by a central
+    difference, is |g|², and along other unit directions it is smaller: the loss falls fastest against g."""
     X = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
     y = [1.0, -1.0, -1.0, 1.0]
     model = MLP(3, [4, 4, 1], rng=0)
-    losses = []
-    for _ in range(30):
-        loss = sum((model(x) - t) ** 2 for x, t in zip(X, y)) / len(y)
-        model.zero_grad()
-        loss.backward()
-        for p in model.parameters():
-            p.data -= 0.1 * p.grad
-        losses.append(loss.data)
-    assert losses[-1] < 0.05 < losses[0], f"loss {losses[0]:.3f} -> {losses[-1]:.3f}"
+    params = model.parameters()
+    loss = sum((model(x) - t) ** 2 for x, t in zip(X, y)) / len(y)
+    model.zero_grad()
+    loss.backward()
+    theta, g = np.array([p.data for p in params]), np.array([p.grad for p in params])
+
+    def loss_at(point):
+        for p, value in zip(params, point.tolist()):
+            p.data = value
+        return (sum((model(x) - t) ** 2 for x, t in zip(X, y)) / len(y)).data
+
+    def slope(direction):
+        return numerical_derivative(lambda s: loss_at(theta + s * direction), 0.0)
+
+    assert np.linalg.norm(g) > 0.1, "the loss of an untrained model is not at a minimum"
+    assert_close(slope(g), float(g @ g), rtol=1e-6, msg="the slope along g")
+    unit = g / np.linalg.norm(g)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        other = unit + 0.3 * rng.normal(size=len(g)) / np.sqrt(len(g))
+        assert slope(other / np.linalg.norm(other)) < slope(unit), "g is the steepest direction"
 
 
 def test_errors():

@@ -1,4 +1,4 @@
-"""nnlib.optim.sgd: SGD with momentum against its recurrence, computed by hand and in a loop."""
+"""nnlib.optim.sgd: SGD with momentum against PyTorch's torch.optim.SGD, on one number and on arrays."""
 import numpy as np
 import pytest
 
@@ -8,7 +8,7 @@ from nnlib.testing import assert_close
 
 
 def test_momentum_by_hand():
-    # v = 1, 1.9, 2.71 and p = 1 - 0.1 v, step by step: 0.9, 0.71, 0.439.
+    # lr 0.1, momentum 0.9, a gradient of 1 at every step, from 1: the numbers of chapter 3's exercise.
     p = Parameter(np.array([1.0]))
     optimizer = SGD([p], lr=0.1, momentum=0.9)
     for expected in [0.9, 0.71, 0.439]:
@@ -26,23 +26,48 @@ def test_without_momentum_a_step_is_p_minus_lr_grad():
     assert_close(p.grad, grad, rtol=0, atol=0, msg="step does not change the gradient")
 
 
-@pytest.mark.parametrize("lr, momentum", [(0.1, 0.9), (0.03, 0.5), (0.2, 0.0), (0.0, 0.9)])
-def test_momentum_recurrence_over_several_steps(lr, momentum):
+GRADS = [1.0, -2.0, 0.5, 3.0, -1.5, 0.25]  # the gradient at steps 1 to 6, of a parameter that starts at 1
+
+PYTORCH = {  # (lr, momentum): the parameter after each step, as torch.optim.SGD(lr=lr, momentum=momentum) gives
+    (0.1, 0.9): [0.9, 1.01, 1.059, 0.8031, 0.72279, 0.625511],
+    (0.03, 0.5): [0.97, 1.015, 1.0225, 0.93625, 0.938125, 0.9315625],
+    (0.2, 0.0): [0.8, 1.2, 1.1, 0.5, 0.8, 0.75],
+    (0.0, 0.9): [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+}
+
+
+@pytest.mark.parametrize("lr, momentum", PYTORCH)
+def test_steps_with_changing_gradients_match_pytorch(lr, momentum):
+    p = Parameter(np.array([1.0]))
+    optimizer = SGD([p], lr=lr, momentum=momentum)
+    for step, (grad, expected) in enumerate(zip(GRADS, PYTORCH[lr, momentum]), start=1):
+        p.grad = np.array([grad])
+        optimizer.step()
+        assert_close(p.data, np.array([expected]), rtol=1e-12, atol=1e-15, msg=f"after step {step}")
+        assert_close(p.grad, np.array([grad]), rtol=0, atol=0, msg="step does not change the gradient")
+
+
+@pytest.mark.parametrize("lr, momentum", PYTORCH)
+def test_every_entry_of_every_parameter_moves_on_its_own(lr, momentum):
+    """Parameters of any shape, several at once: each entry takes the steps that a parameter of one entry, with
+    the same gradients and an optimizer of its own, takes (each entry has a velocity of its own)."""
     rng = np.random.default_rng(0)
     shapes = [(3, 2), (4,), (2, 1, 3)]
     params = [Parameter(rng.standard_normal(shape)) for shape in shapes]
-    values = [p.data.copy() for p in params]
-    velocities = [np.zeros(shape) for shape in shapes]
+    entries = [[Parameter(np.array([value])) for value in p.data.ravel()] for p in params]
     optimizer = SGD(params, lr=lr, momentum=momentum)
-    for _ in range(6):
-        grads = [rng.standard_normal(shape) for shape in shapes]
-        for p, g in zip(params, grads):
-            p.grad = g.copy()
+    alone = [SGD([entry], lr=lr, momentum=momentum) for row in entries for entry in row]
+    for step in range(1, 7):
+        for p, row in zip(params, entries):
+            p.grad = rng.standard_normal(p.data.shape)
+            for entry, grad in zip(row, p.grad.ravel()):
+                entry.grad = np.array([grad])
         optimizer.step()
-        for k, g in enumerate(grads):
-            velocities[k] = momentum * velocities[k] + g
-            values[k] = values[k] - lr * velocities[k]
-            assert_close(params[k].data, values[k], rtol=1e-12, atol=1e-14, msg=f"parameter {k}")
+        for single in alone:
+            single.step()
+        for k, (p, row) in enumerate(zip(params, entries)):
+            assert_close(p.data, np.concatenate([entry.data for entry in row]).reshape(p.data.shape), rtol=1e-12,
+                         atol=1e-14, msg=f"parameter {k} after step {step}")
 
 
 def test_zero_grad_resets_the_gradients_of_its_parameters():
