@@ -253,11 +253,14 @@ def catalogue_entries(chapter: str) -> list[Entry]:
 
 
 def generated_entries(chapter: str) -> list[Entry]:
-    """Every single-point mutant of every exercise's solution code."""
+    """Every single-point mutant of every exercise's solution code (one per distinct program:
+    `axis=0 -> 1` is also the number 0 changed)."""
     solution, _, _ = chapter_notebooks(chapter)
-    return [Entry(GENERATED, f"{grade_id} {description}", grade_id, source)
-            for grade_id, index in solution_cells(solution).items()
-            for description, source in mutants(cell_source(solution["cells"][index]))]
+    found = {}
+    for grade_id, index in solution_cells(solution).items():
+        for description, source in mutants(cell_source(solution["cells"][index])):
+            found.setdefault(source, Entry(GENERATED, f"{grade_id} {description}", grade_id, source))
+    return list(found.values())
 
 
 def write_submissions(chapter: str, entries: list[Entry], folder: Path) -> None:
