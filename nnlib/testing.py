@@ -20,7 +20,10 @@ of the course's reference solution on the same inputs.
 """
 from __future__ import annotations
 
+import linecache
 import numbers
+import re
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,9 +93,30 @@ class raises:  # noqa: N801 (used like a function: expect=raises("ValueError"))
     name: str
 
 
+_PATH = re.compile(r"[A-Za-z_][\w.]*(\[[^\[\]]*\])*")  # result, grad_W, result['grad'][0]
+
+
+def _part(where: str, key) -> str:
+    """The name of item `key` of `where`: `result['grad'][0]` where `where` is such a name, else
+    (`where` is a message, e.g. "at a = 2, f = -2") the message and the index, kept apart."""
+    if _PATH.fullmatch(where):
+        return f"{where}[{key!r}]"
+    return f"{where}; at index [{key!r}]" if isinstance(key, int) else f"{where}; at key [{key!r}]"
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _tuple(values) -> str:
+    """A shape as Python writes one, (3, 4) or (3,), numpy's integers as ints, other values as they are."""
+    items = [str(int(v)) if _is_int(v) else repr(v) for v in values]
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
+        return f"a numpy array of shape {_tuple(value.shape)} and dtype {value.dtype}"
     return f"{type(value).__name__} {value!r}"[:200]
 
 
@@ -112,10 +136,10 @@ def _close(actual, expected, rtol: float, atol: float, check_dtype: bool, where:
     if isinstance(expected, np.ndarray) and expected.ndim > 0:
         if not isinstance(actual, np.ndarray):
             return Mismatch(where, "wrong type", f"{where}: expected a numpy array of shape "
-                                                 f"{expected.shape}, got {_describe(actual)}")
+                                                 f"{_tuple(expected.shape)}, got {_describe(actual)}")
         if actual.shape != expected.shape:
-            return Mismatch(where, "wrong shape", f"{where}: expected shape {expected.shape}, "
-                                                  f"got shape {actual.shape}")
+            return Mismatch(where, "wrong shape", f"{where}: expected shape {_tuple(expected.shape)}, "
+                                                  f"got shape {_tuple(actual.shape)}")
     elif not (_is_real(actual) or (isinstance(actual, np.ndarray) and actual.ndim == 0)):
         return Mismatch(where, "wrong type", f"{where}: expected a real number, got {_describe(actual)}")
     if check_dtype and isinstance(expected, np.ndarray) and isinstance(actual, np.ndarray) \
@@ -139,11 +163,13 @@ def _close(actual, expected, rtol: float, atol: float, check_dtype: bool, where:
         excess = np.where(bad, np.nan_to_num(error / (atol + rtol * np.abs(e)), nan=np.inf), -1.0)
         worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
         relative = error[worst] / abs(e[worst])
-    at = f" at index {tuple(int(i) for i in worst)}" if a.ndim else ""
+    values = (f"got {shown_a[worst].item()!r}, expected {shown_e[worst].item()!r} (absolute error "
+              f"{error[worst]:.3g}, relative error {relative:.3g}, allowed: atol={atol:g} + rtol={rtol:g} * "
+              "|expected|)")
+    if not a.ndim:
+        return Mismatch(where, "values differ", f"{where}: {values}")
     return Mismatch(where, "values differ", (
-        f"{where}: {int(bad.sum())} of {bad.size} values differ; worst{at}: got {shown_a[worst].item()!r}, "
-        f"expected {shown_e[worst].item()!r} (absolute error {error[worst]:.3g}, relative error {relative:.3g}, "
-        f"allowed: atol={atol:g} + rtol={rtol:g} * |expected|)"))
+        f"{where}: {int(bad.sum())} of {bad.size} values differ; worst at index {_tuple(worst)}: {values}"))
 
 
 def compare(actual, expected, *, rtol: float = RTOL, atol: float = ATOL, check_dtype: bool = False,
@@ -172,18 +198,24 @@ def compare(actual, expected, *, rtol: float = RTOL, atol: float = ATOL, check_d
         found = []
         for key, value in expected.items():
             if key not in actual:
-                found.append(Mismatch(f"{where}[{key!r}]", "missing", f"{where}: no key {key!r}"))
+                found.append(Mismatch(_part(where, key), "missing", f"{where}: no key {key!r}"))
             else:
                 found += compare(actual[key], value, rtol=rtol, atol=atol, check_dtype=check_dtype,
-                                 where=f"{where}[{key!r}]")
+                                 where=_part(where, key))
         return found
     if isinstance(expected, (tuple, list)):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
             return [Mismatch(where, "wrong type", f"{where}: expected a tuple of {len(expected)} "
                                                   f"values, got {_describe(actual)}")]
+        if expected and all(_is_int(e) for e in expected):  # a shape, say: shown whole
+            wrong = [m for a, e in zip(actual, expected) if (m := _close(a, e, rtol, atol, False, where))]
+            if not wrong:
+                return []
+            return [Mismatch(where, wrong[0].reason, f"{where}: expected {_tuple(expected)}, "
+                                                     f"got {_tuple(actual)}")]
         found = []
         for i, (a, e) in enumerate(zip(actual, expected)):
-            found += compare(a, e, rtol=rtol, atol=atol, check_dtype=check_dtype, where=f"{where}[{i}]")
+            found += compare(a, e, rtol=rtol, atol=atol, check_dtype=check_dtype, where=_part(where, i))
         return found
     found = _close(actual, expected, rtol, atol, check_dtype, where)
     return [found] if found else []
@@ -230,7 +262,32 @@ def run_probe(probe, inputs: str) -> str:
             message = str(error)[:2000]
         except Exception:  # noqa: BLE001 (an exception whose message cannot be made)
             message = ""
-        return dumps(("raised", type(error).__name__[:200], message))
+        return dumps(("raised", type(error).__name__[:200], message + _raised_at(error)))
+
+
+def _raised_at(error: BaseException) -> str:
+    """Where in the notebook's code `error` was raised: the last frame of its traceback in a cell
+    (the learner's code, or the probe), with its line; "" if none is in a cell."""
+    try:
+        cells = _notebook_files()
+        frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename in cells]
+        if not frames:
+            return ""
+        frame = frames[-1]
+        line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+        where = f"{frame.name}" if frame.name != "<module>" else "a cell"
+        return f"\n  raised in {where}, line {frame.lineno} of its cell: {line[:200]}"
+    except Exception:  # noqa: BLE001 (never let the location hide the error)
+        return ""
+
+
+def _notebook_files() -> set:
+    """The file names IPython gives the code of a notebook's cells (none outside IPython)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return set(getattr(getattr(shell, "compile", None), "_filename_map", None) or ())
 
 
 def run_probes(calls: list[tuple]) -> str:
