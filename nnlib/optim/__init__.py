@@ -1,13 +1,14 @@
 """Optimizers, each in a module of its own: `SGD` (chapter 3) and `Adam` (chapter 5).
 
 Each is imported when first used, so that `from nnlib.optim import SGD` loads SGD's module only.
-Your exports of them (work/nnlib/optim/) come first, as for the rest of nnlib.
+Your exports of them (work/nnlib/optim/) come first, as for the rest of nnlib (and
+NNLIB_FIRST's optim/ before them).
 """
 import importlib
 
-from nnlib import YOURS
+from nnlib import FIRST, YOURS
 
-__path__.insert(0, str(YOURS / "optim"))
+__path__[:0] = [str(folder / "optim") for folder in (*FIRST, YOURS)]
 __all__ = ["SGD", "Adam"]
 _MODULES = {"SGD": "nnlib.optim.sgd", "Adam": "nnlib.optim.adam"}
 
