@@ -188,7 +188,16 @@ def main(argv: list[str]) -> None:
     instructors = {"build", "grade", "release", "audit"}
     commands = {"lab", "test", "check", "export", "restore", "status", *instructors}
     needs_argument = {"check", "export", "restore"}
-    if not argv or argv[0] not in commands or (argv[0] in needs_argument and len(argv) != 2):
+    options = {}
+    if argv and argv[0] in ("check", "export", "status") and "--timeout" in argv[1:]:
+        at = argv.index("--timeout", 1)
+        seconds = argv[at + 1] if at + 1 < len(argv) else ""
+        if not seconds.isdigit() or int(seconds) < 1:
+            sys.exit("--timeout takes a number of seconds, e.g. --timeout 60")
+        options["timeout"] = int(seconds)
+        argv = argv[:at] + argv[at + 2:]
+    if not argv or argv[0] not in commands or (argv[0] in needs_argument and len(argv) != 2) or (
+            argv[0] == "status" and len(argv) != 1):
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
     if argv[0] in instructors and not (ROOT / "solutions").is_dir():
@@ -196,7 +205,8 @@ def main(argv: list[str]) -> None:
                  "solutions/ (this is a class edition).")
     setup()
     if not in_venv():
-        os.execv(str(PYTHON), [str(PYTHON), str(Path(__file__).resolve()), *argv])
+        again = [*argv, "--timeout", str(options["timeout"])] if options else argv
+        os.execv(str(PYTHON), [str(PYTHON), str(Path(__file__).resolve()), *again])
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     command, rest = argv[0], argv[1:]
@@ -228,7 +238,7 @@ def main(argv: list[str]) -> None:
         from autograder import learner
 
         try:
-            sys.exit(0 if getattr(learner, command)(*rest) else 1)
+            sys.exit(0 if getattr(learner, command)(*rest, **options) else 1)
         except learner.LearnerError as error:
             sys.exit(str(error))
 

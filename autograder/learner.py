@@ -2,7 +2,9 @@
 status. They read the release (chapters/) and write only in work/ (see layout.py).
 
     python3 course.py check 1         run chapter 1's visible tests on your notebook
-    python3 course.py export 1        check, then write your #| export cells into work/nnlib/
+                                      (--timeout S: each cell may run S seconds, 30 by default)
+    python3 course.py export 1        check, run the library's tests on your modules, then write
+                                      your #| export cells into work/nnlib/
     python3 course.py restore derivatives   (or: restore all) the course's reference again
     python3 course.py status          per chapter: exercises passing, modules that are yours
 
@@ -15,6 +17,7 @@ the nnlib modules of the earlier chapters (`library.py`), never this chapter's a
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -96,32 +99,123 @@ def with_course_tests(learner: dict, release: dict) -> dict:
     return notebook
 
 
-def run_checks(chapter: str, timeout: int = 120) -> list[Result]:
+DEFAULT_TIMEOUT = 30  # seconds a cell may run in `check` (`--timeout S` to change it)
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+
+
+def run_checks(chapter: str, timeout: int = DEFAULT_TIMEOUT) -> list[Result]:
     """Run the learner's notebook of `chapter` with the course's visible tests, as the grader does
     (probes in the kernel, judged here), in a kernel that imports only the nnlib of the earlier
-    chapters; one Result per test."""
+    chapters, each cell for `timeout` seconds at most; one Result per test (`results_of`)."""
     import tempfile
 
     from autograder.library import write_library
     from autograder.probes import read_tests
     from autograder.sandbox import KernelLauncher, Limits
-    from autograder.trial import run_notebook
+    from autograder.trial import execute
 
     here = layout.HERE
     start_work()
     release = read_json(here.release_notebook(chapter))
     mine = here.work_notebook(chapter)
     tests = read_tests(release)
+    notebook = with_course_tests(read_json(mine), release)
     with tempfile.TemporaryDirectory(prefix="nnfs-check-") as tmp:
         launcher = KernelLauncher(Limits(timeout=timeout, wall=3600, memory_mb=8192), None,
                                   nnlib=str(write_library(Path(tmp), chapter, learners=True)))
-        run = run_notebook(with_course_tests(read_json(mine), release), mine.parent, tests, launcher, {})
-    results = []
-    for grade_id, verdict in run.verdicts.items():
+        try:
+            run, ran = execute(notebook, mine.parent, tests, launcher, {})
+        except Exception as error:  # noqa: BLE001 (one line, not a traceback: the learner can do nothing with it)
+            first = (str(error).strip().splitlines() or [""])[0][:300]
+            raise LearnerError(f"{chapter} could not be checked: {type(error).__name__}: {first}") from None
+    return results_of(run, ran.cells, timeout)
+
+
+def exercise_name(cell, index: int) -> str:
+    """How a learner finds a cell: its exercise's (or test's) name, else its number."""
+    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"code cell {index + 1}"
+
+
+def exercise_error(cell, index: int, cells: list) -> str | None:
+    """What an exercise cell raised when it ran (a SyntaxError, a NameError at definition time...),
+    with the line of the learner's code where it did; None if it ran without an error."""
+    from autograder.guarded_execute import NOT_RUN
+
+    error = next((output for output in cell.get("outputs", []) if output.get("output_type") == "error"
+                  and output.get("ename") != NOT_RUN), None)
+    if error is None:
+        return None
+    name = exercise_name(cell, index)
+    text = f"your exercise {name} did not run to its end: {error.get('ename')}: {error.get('evalue')}"
+    frames = CELL_FRAME.findall(ANSI.sub("", "\n".join(error.get("traceback") or [])))
+    where, number = (cell, index), None
+    if frames:
+        count, number = int(frames[-1][0]), int(frames[-1][1])
+        where = next(((other, at) for at, other in enumerate(cells) if other.cell_type == "code"
+                      and other.get("execution_count") == count), where)
+    elif error.get("ename") in ("SyntaxError", "IndentationError", "TabError"):
+        try:
+            compile(cell.source, name, "exec")
+        except SyntaxError as problem:
+            number = problem.lineno
+        except ValueError:
+            pass
+    lines = where[0].source.splitlines()
+    if number and 0 < number <= len(lines):
+        own = "its cell" if where[0] is cell else f"the cell of {exercise_name(*where)}"
+        text += f"\n  line {number} of {own}: {lines[number - 1].strip()}"
+    return text
+
+
+def stopped_here(cell, verdict) -> bool:
+    """Whether the run stopped (a timeout, a crash) in this cell, which ran."""
+    from autograder.guarded_execute import NOT_RUN
+    from autograder.results import CRASHED, TIMED_OUT
+
+    notes = [str(output.get("evalue", "")) for output in cell.get("outputs", [])
+             if output.get("output_type") == "error" and output.get("ename") == NOT_RUN]
+    if any(note.startswith("stopped:") for note in notes):
+        return True
+    return (verdict is not None and verdict.status in (TIMED_OUT, CRASHED)
+            and not any(note.startswith("not run:") for note in notes))
+
+
+def results_of(run, cells: list, timeout: int) -> list[Result]:
+    """One Result per test of a run (`trial.execute`: the record and the notebook as it ran).
+
+    A test whose exercise cell raised fails with that error, at the learner's line (whatever
+    the test made of what was defined before). A timeout or a crash is reported at the exercise
+    (or test) that was running; the tests after it say where the notebook stopped."""
+    from autograder.results import TIMED_OUT
+
+    results, failed, stop, after_stop = [], None, None, False
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        verdict = run.verdicts.get(meta.get("grade_id")) if meta.get("grade") else None
+        if run.stopped and stop is None and stopped_here(cell, verdict):
+            stop = exercise_name(cell, index)
+        if meta.get("solution"):
+            failed = exercise_error(cell, index, cells)
+        if verdict is None:
+            continue
         message = verdict.failures[0] if verdict.failures else ""
         if "raised NotImplementedError" in message:
             message = "not done yet: a stub still raises NotImplementedError"
-        results.append(Result(grade_id, verdict.max_points, verdict.passed, message))
+        if verdict.status == run.stopped and stop is not None:
+            what = "timed out" if run.stopped == TIMED_OUT else "crashed"
+            if after_stop:
+                message = f"not run: the notebook stopped at {stop} ({what})"
+            else:
+                reason = (f"ran longer than {timeout} s (an endless loop? `--timeout SECONDS` allows more)"
+                          if run.stopped == TIMED_OUT and "limit of" not in run.note else run.note)
+                message = f"{what} at {stop}: {reason}" if stop != verdict.grade_id else f"{what}: {reason}"
+                after_stop = True
+        elif failed:
+            message = failed
+        results.append(Result(verdict.grade_id, verdict.max_points, verdict.passed and not failed, message))
     return results
 
 
@@ -140,9 +234,9 @@ def report(chapter: str, results: list[Result]) -> bool:
     return all(result.passed for result in results)
 
 
-def check(name: str) -> bool:
+def check(name: str, timeout: int = DEFAULT_TIMEOUT) -> bool:
     chapter = find_chapter(name)
-    return report(chapter, run_checks(chapter))
+    return report(chapter, run_checks(chapter, timeout))
 
 
 def learner_header(notebook: Path, module: str) -> list[str]:
@@ -166,12 +260,71 @@ def set_aside(module: str, stamp: str) -> Path | None:
     return kept
 
 
-def export(name: str) -> bool:
-    """Check the chapter, then write the learner's export cells into work/nnlib/ (the export they
-    replace is kept in work/backups/)."""
+def library_tests(modules: set[str]) -> list[Path]:
+    """The library's test files (tests/test_*.py of this checkout) that import one of `modules`;
+    not the tooling's tests."""
+    here = layout.HERE
+    known = set(here.modules())
+    found = []
+    for path in sorted((here.root / "tests").glob("test_*.py")):
+        try:
+            needs = layout.nnlib_imports(path, known)
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue
+        if "autograder" not in needs and needs & modules:
+            found.append(path)
+    return found
+
+
+LIBRARY_TESTS_TIMEOUT = 600  # seconds for the library's tests of an export
+
+
+def test_candidates(modules: dict[str, str]) -> tuple[bool, str]:
+    """Run the library's tests of `modules` ({module: the text export would write}) on that text,
+    before anything is written: in a subprocess where nnlib finds these modules first
+    (NNLIB_FIRST, see nnlib/__init__.py). (passed, what to tell the learner)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from autograder.export import module_path
+
+    here = layout.HERE
+    files = library_tests(set(modules))
+    if not files:
+        return True, (f"(no library test in tests/ covers {', '.join('nnlib.' + m for m in sorted(modules))}: "
+                      "exported without one)")
+    shown_files = " ".join(shown(path) for path in files)
+    with tempfile.TemporaryDirectory(prefix="nnfs-export-") as tmp:
+        for module, text in modules.items():
+            write_atomically(module_path(Path(tmp), module), text)
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                   "-o", "addopts=", *(shown(path) for path in files)]
+        env = {**os.environ, "NNLIB_FIRST": tmp, "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            ran = subprocess.run(command, cwd=here.root, env=env, capture_output=True, text=True,
+                                 timeout=LIBRARY_TESTS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return False, (f"the library's tests ({shown_files}) ran longer than "
+                           f"{LIBRARY_TESTS_TIMEOUT} s on your code (an endless loop?)")
+    if ran.returncode in (0, 5):  # 5: every test skipped or none collected
+        return True, f"the library's tests pass on your code ({shown_files})"
+    failing = [line.split(" ", 1)[1] for line in ran.stdout.splitlines()
+               if line.startswith(("FAILED ", "ERROR "))]
+    if not failing:
+        failing = [line for line in (ran.stdout + ran.stderr).strip().splitlines()[-3:]]
+    return False, ("the library's tests fail on your code:\n"
+                   + "\n".join(f"    {line[:300]}" for line in failing[:5])
+                   + f"\n  (run them: python3 course.py test {shown_files})")
+
+
+def export(name: str, timeout: int = DEFAULT_TIMEOUT) -> bool:
+    """Check the chapter, run the library's tests on the modules it would write, then write the
+    learner's export cells into work/nnlib/ (the export they replace is kept in work/backups/)."""
     here = layout.HERE
     chapter = find_chapter(name)
-    results = run_checks(chapter)
+    results = run_checks(chapter, timeout)
     if not report(chapter, results):
         failing = ", ".join(r.grade_id for r in results if not r.passed)
         print(f"Not exported: first make these pass: {failing}. Your library is unchanged.")
@@ -179,6 +332,11 @@ def export(name: str) -> bool:
     notebook = here.work_notebook(chapter)
     modules = {module: render(module, cells, learner_header(notebook, module))
                for module, cells in collect(notebook).items()}  # all rendered before any write
+    passed, note = test_candidates(modules)
+    if not passed:
+        print(f"Not exported: {note}\nYour library is unchanged.")
+        return False
+    print(note)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for module, text in modules.items():
         kept = set_aside(module, stamp)
@@ -222,7 +380,7 @@ def owner(module: str) -> str:
     return "missing"
 
 
-def status() -> bool:
+def status(timeout: int = DEFAULT_TIMEOUT) -> bool:
     """For each chapter: its visible tests, and whose code each of its modules holds."""
     here = layout.HERE
     modules = here.modules()
@@ -233,7 +391,7 @@ def status() -> bool:
             owned += (f" (missing: not in your library yet; `python3 course.py export {int(chapter[:2])}` "
                       "puts your code there)")
         try:
-            results = run_checks(chapter)
+            results = run_checks(chapter, timeout)
         except LearnerError as problem:
             print(f"{chapter}: not checked: {problem}")
             continue

@@ -28,11 +28,18 @@ def run_notebook(notebook: dict, folder: Path, tests: dict, launcher: KernelLaun
                  reference: dict | None = None) -> RunRecord:
     """Run `notebook` (a dict from its JSON; `folder` holds its other files) judging `tests`
     against `reference`, or, with `reference=None`, record the outcomes (the reference run)."""
+    return execute(notebook, folder, tests, launcher, reference)[0]
+
+
+def execute(notebook: dict, folder: Path, tests: dict, launcher: KernelLauncher,
+            reference: dict | None = None) -> tuple[RunRecord, nbformat.NotebookNode]:
+    """`run_notebook`, and the notebook as it ran: each cell's outputs (an exercise's error, the
+    cell where a timeout or a crash stopped the run: see `learner.run_checks`)."""
     executor = GuardedExecute(launcher=launcher, tests=tests, reference=reference or {},
                               reference_run=reference is None, timeout=launcher.limits.timeout)
     node = nbformat.reads(json.dumps(notebook), as_version=4)
     executor.preprocess(node, {"nbgrader": {"student": "trial"}, "metadata": {"path": str(folder)}})
-    return LAST_RUN.pop("trial")
+    return LAST_RUN.pop("trial"), node
 
 
 def reference_outcomes(notebook: dict, folder: Path, tests: dict, launcher: KernelLauncher) -> dict:

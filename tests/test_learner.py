@@ -4,7 +4,9 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 
 from autograder import build, layout, learner
@@ -46,6 +48,11 @@ check(probe_double, {"x": -4.0}, expect={"y": -8.0})
 @pytest.fixture
 def course(tmp_path, monkeypatch):
     """A course with one chapter, built; the learner's notebook is work/01_tiny/tiny.ipynb."""
+    return make_course(tmp_path, monkeypatch, CHAPTER)
+
+
+def make_course(tmp_path, monkeypatch, chapter: str):
+    """The course of one chapter, `chapter` (in nbtext's format), built in tmp_path."""
     monkeypatch.setattr(layout, "HERE", layout.Layout(tmp_path))
     monkeypatch.setattr(build, "ROOT", tmp_path)
     monkeypatch.setattr(build, "SOLUTIONS", tmp_path / "solutions")
@@ -55,7 +62,7 @@ def course(tmp_path, monkeypatch):
     (tmp_path / "nnlib").mkdir()
     for name in ("__init__.py", "testing.py", "plaindata.py"):  # the hand-written modules tests need
         shutil.copy(NNLIB / name, tmp_path / "nnlib" / name)
-    write_notebook(pack(CHAPTER, "tiny"), tmp_path / "solutions" / "01_tiny" / "tiny.ipynb")
+    write_notebook(pack(chapter, "tiny"), tmp_path / "solutions" / "01_tiny" / "tiny.ipynb")
     assert build.build()
     return tmp_path
 
@@ -205,3 +212,175 @@ def test_unknown_chapter_or_module_is_named(course):
     with pytest.raises(learner.LearnerError, match="No chapter '7'"):
         learner.check("7")
     assert not learner.restore("nonexistent")
+
+
+# The learner's loop tells the truth: a timeout, an exercise that does not run, an exception in
+# the learner's code, an export that would break the library: each said where it happens.
+
+TWO_EXERCISES = """\
+%% code
+#| default_exp tiny
+from nnlib.testing import check
+
+%% code
+def double(x):  # a sketch, as chapter 2's section 1 sketches Value: the exercise replaces it
+    return 2 * x
+
+%% solution id=double
+#| export
+def double(x: float) -> float:
+    \"\"\"Twice x.\"\"\"
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+
+%% tests id=test_double points=2
+def probe_double(x):
+    return {"y": double(x)}
+
+check(probe_double, {"x": 1.5}, expect={"y": 3.0})
+
+%% solution id=half
+#| export
+def half(x: float) -> float:
+    \"\"\"Half of x.\"\"\"
+    ### BEGIN SOLUTION
+    return x / 2
+    ### END SOLUTION
+
+%% tests id=test_half points=1
+def probe_half(x):
+    return {"y": half(x)}
+
+check(probe_half, {"x": 3.0}, expect={"y": 1.5})
+"""
+LIBRARY_TEST = """\
+from nnlib.tiny import double, half
+
+
+def test_double_of_a_big_number():
+    assert double(1e6) == 2e6
+
+
+def test_half_of_a_big_number():
+    assert half(1e6) == 5e5
+"""
+
+
+@pytest.fixture
+def two(tmp_path, monkeypatch):
+    """A course whose chapter has two exercises after a sketch of the first, and a library test."""
+    root = make_course(tmp_path, monkeypatch, TWO_EXERCISES)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_tiny.py").write_text(LIBRARY_TEST)
+    return root
+
+
+def answer(exercise: str, code: str):
+    """A change for `edit`: the exercise cell `exercise` holds `code`."""
+    def change(cells):
+        for cell in cells:
+            if cell["metadata"].get("nbgrader", {}).get("grade_id") == exercise:
+                cell["source"] = code
+    return change
+
+
+def messages(results) -> dict:
+    return {result.grade_id: (result.passed, result.message) for result in results}
+
+
+@pytest.mark.parametrize("code, stopped_at", [
+    ("#| export\nwhile True:\n    pass\n", "double"),  # the exercise's cell runs forever
+    ("#| export\ndef double(x):\n    while True:\n        pass\n", "test_double"),  # its test does
+])
+def test_a_timeout_is_reported_at_its_exercise_and_the_rest_is_listed(two, capsys, code, stopped_at):
+    edit(two, answer("double", code))
+    started = time.monotonic()
+    assert not learner.check("1", timeout=3)
+    assert time.monotonic() - started < 60
+    out = capsys.readouterr().out
+    found = messages(learner.run_checks("01_tiny", timeout=3))
+    where = "timed out at double: " if stopped_at == "double" else "timed out: "
+    assert found["test_double"] == (False, where + "ran longer than 3 s (an endless loop? "
+                                                   "`--timeout SECONDS` allows more)")
+    assert found["test_half"] == (False, f"not run: the notebook stopped at {stopped_at} (timed out)")
+    assert "test_half" in out and "Traceback" not in out and "CellTimeoutError" not in out
+
+
+def test_status_goes_on_after_a_timeout(two, capsys):
+    edit(two, answer("double", "#| export\nwhile True:\n    pass\n"))
+    assert learner.status(timeout=3)
+    out = capsys.readouterr().out
+    assert "01_tiny: 0/2 tests pass" in out and "to do: test_half" in out
+
+
+@pytest.mark.parametrize("code, error, line", [
+    ("#| export\ndef double(x: float) -> float:\n    return x +\n", "SyntaxError", "line 3 of its cell: return x +"),
+    ("#| export\ndef double(x: float) -> float:\nreturn x + x\n", "IndentationError",
+     "line 3 of its cell: return x + x"),
+    ("#| export\nSCALE = undefined_scale\ndef double(x):\n    return SCALE * x\n",
+     "NameError: name 'undefined_scale' is not defined", "line 2 of its cell: SCALE = undefined_scale"),
+])
+def test_an_exercise_that_does_not_run_is_reported_there_not_by_the_sketch(two, code, error, line):
+    """The sketch of double would pass its test: the exercise's own error is what check says."""
+    edit(two, answer("double", code))
+    passed, message = messages(learner.run_checks("01_tiny", timeout=30))["test_double"]
+    assert not passed
+    assert message.startswith(f"your exercise double did not run to its end: {error}")
+    assert message.endswith(line)
+
+
+def test_an_exception_in_the_learners_code_shows_its_line(two):
+    edit(two, answer("double", "#| export\ndef double(x):\n    y = 2 * x\n    return y.missing\n"))
+    passed, message = messages(learner.run_checks("01_tiny", timeout=30))["test_double"]
+    assert not passed
+    assert "the probe raised AttributeError: 'float' object has no attribute 'missing'" in message
+    assert "raised in double, line 4 of its cell: return y.missing" in message
+
+
+def test_export_runs_the_library_tests_first_and_refuses_a_module_that_fails_them(two, capsys):
+    edit(two, answer("half", "#| export\ndef half(x):\n    return x / 2\n"))
+    edit(two, answer("double", "#| export\ndef double(x):\n    return 2 * x if abs(x) < 100 else 0.0\n"))
+    assert learner.check("1")  # the visible tests pass
+    assert not learner.export("1")
+    out = capsys.readouterr().out
+    assert "Not exported: the library's tests fail on your code" in out
+    assert "tests/test_tiny.py::test_double_of_a_big_number" in out and "Your library is unchanged" in out
+    assert not (two / "work" / "nnlib").exists()
+    edit(two, answer("double", "#| export\ndef double(x):\n    return 2 * x\n"))
+    assert learner.export("1")
+    assert "the library's tests pass on your code (tests/test_tiny.py)" in capsys.readouterr().out
+    assert "return 2 * x\n" in (two / "work" / "nnlib" / "tiny.py").read_text()
+    edit(two, answer("half", "#| export\ndef half(x):\n    return x / 2 if x < 10 else 0.0\n"))
+    assert not learner.export("1")  # the previous export stays
+    assert "test_half_of_a_big_number" in capsys.readouterr().out
+    assert "abs(x) < 10" not in (two / "work" / "nnlib" / "tiny.py").read_text()
+    assert not (two / "work" / "backups").exists()
+
+
+def test_an_export_no_library_test_covers_says_so(course, capsys):
+    edit(course, solve)
+    assert learner.export("1")
+    assert "no library test in tests/ covers nnlib.tiny: exported without one" in capsys.readouterr().out
+
+
+def test_messages_show_values_and_shapes_as_they_are():
+    from autograder.judge import judge_test
+    from autograder.probes import read_test_cell
+    from nnlib.testing import compare
+
+    [mismatch] = compare([1.0, 2.0], [1.0, 3.0], where="at a = 2, b = -3, c = 10, f = -2")
+    assert mismatch.detail.startswith("at a = 2, b = -3, c = 10, f = -2; at index [1]: got 2.0, expected 3.0 (")
+    [mismatch] = compare({"g": [1.0, 2.0]}, {"g": [1.0, 3.0]})
+    assert mismatch.where == "result['g'][1]" and mismatch.detail.startswith("result['g'][1]: got 2.0, expected 3.0")
+    [mismatch] = compare(np.zeros((2, 3)), np.ones((2, 3)), where="W")
+    assert "worst at index (0, 0): got 0.0, expected 1.0" in mismatch.detail
+    [mismatch] = compare(np.zeros(np.int64(2)), np.ones((2, 3)), where="W")
+    assert mismatch.detail == "W: expected shape (2, 3), got shape (2,)"
+    assert compare((3, 4), (3, 4)) == [] and compare([3.0, 4.0], (3, 4)) == []
+    test = read_test_cell("test_shape", 1, 'def probe_shape(n):\n    return {"grad_W.shape": (n, 3)}\n\n'
+                                           'check(probe_shape, {"n": 4}, expect={"grad_W.shape": (3, 4)})\n')
+    verdict = judge_test(test, [("returned", {"grad_W.shape": (4, 3)})], None)
+    assert verdict.failures == ["case 1: probe_shape(n=4)\n  result['grad_W.shape']: expected (3, 4), got (4, 3)"]
+    hidden = judge_test(test, [("returned", {"grad_W.shape": (np.int64(4), 3)})], None)
+    assert "(4, 3)" in hidden.failures[0]
