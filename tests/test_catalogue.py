@@ -44,7 +44,7 @@ def params(kind: str):
             yield pytest.param(chapter, mutant.name, mutant.grade_id, id=f"{chapter}-{mutant.name}", marks=marks)
 
 
-@pytest.mark.parametrize("chapter, name, exercise", params(audit.BUG))
+@pytest.mark.parametrize("chapter, name, exercise", list(params(audit.BUG)))
 def test_bug_loses_points_in_its_own_exercise(chapter, name, exercise):
     outcome = outcomes(chapter)[name]
     own = audit.exercise_tests(audit.chapter_notebooks(chapter)[0])[exercise]
@@ -52,7 +52,7 @@ def test_bug_loses_points_in_its_own_exercise(chapter, name, exercise):
                          f"(tests {', '.join(own)}); lost: {outcome.lost or 'nothing'}, status {outcome.status}")
 
 
-@pytest.mark.parametrize("chapter, name, exercise", params(audit.ALTERNATIVE))
+@pytest.mark.parametrize("chapter, name, exercise", list(params(audit.ALTERNATIVE)))
 def test_correct_alternative_keeps_full_marks(chapter, name, exercise):
     outcome = outcomes(chapter)[name]
     assert not outcome.lost, (f"the correct alternative {name} of {chapter} ({exercise}) loses points: "
