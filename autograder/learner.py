@@ -262,7 +262,8 @@ def set_aside(module: str, stamp: str) -> Path | None:
 
 def library_tests(modules: set[str]) -> list[Path]:
     """The library's test files (tests/test_*.py of this checkout) that import one of `modules`;
-    not the tooling's tests."""
+    not the tooling's tests. A module's own file (tests/test_engine.py for engine) comes first:
+    pytest -x stops at the first failure, most likely there."""
     here = layout.HERE
     known = set(here.modules())
     found = []
@@ -273,7 +274,8 @@ def library_tests(modules: set[str]) -> list[Path]:
             continue
         if "autograder" not in needs and needs & modules:
             found.append(path)
-    return found
+    own = {f"test_{part}.py" for module in modules for part in module.split(".")}
+    return sorted(found, key=lambda path: path.name not in own)
 
 
 LIBRARY_TESTS_TIMEOUT = 600  # seconds for the library's tests of an export
@@ -314,9 +316,10 @@ def test_candidates(modules: dict[str, str]) -> tuple[bool, str]:
                if line.startswith(("FAILED ", "ERROR "))]
     if not failing:
         failing = [line for line in (ran.stdout + ran.stderr).strip().splitlines()[-3:]]
+    failing_files = " ".join(dict.fromkeys(line.split("::")[0] for line in failing if "::" in line))
     return False, ("the library's tests fail on your code:\n"
                    + "\n".join(f"    {line[:300]}" for line in failing[:5])
-                   + f"\n  (run them: python3 course.py test {shown_files})")
+                   + f"\n  (run them: python3 course.py test {failing_files or shown_files})")
 
 
 def export(name: str, timeout: int = DEFAULT_TIMEOUT) -> bool:
