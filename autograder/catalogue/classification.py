@@ -89,7 +89,4 @@ EQUIVALENT: dict[str, str] = {
     "logsumexp line 15: 0.0 -> 1.0": "the shift of a slice with no finite maximum: any finite shift gives the "
                                      "same -inf (or inf/nan where numpy gives it anyway)",
 }
-KNOWN_HOLES: dict[str, str] = {
-    "lse_squeeze_all": "np.squeeze(out) without axis also drops the other axes of size 1 (a batch of one "
-                       "row gives a 0-d array, not shape (1,)); no case has a size-1 axis besides dim",
-}
+KNOWN_HOLES: dict[str, str] = {}
