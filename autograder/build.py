@@ -9,6 +9,7 @@ dated backup first, and a module they exported is left alone (see `python3 cours
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -81,8 +82,9 @@ def nbgrader_api(course_dir: Path, timeout: int = 30):
     return NbGraderAPI(config=config)
 
 
-def generate_chapters() -> dict[str, bytes]:
-    """The learner notebooks nbgrader generates, as {path relative to the repo: content}."""
+def generate_chapters(only: str | None = None) -> dict[str, bytes]:
+    """The learner notebooks nbgrader generates (of chapter `only`, or of all), as {path relative
+    to the repo: content}."""
     generated = {}
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
@@ -90,6 +92,8 @@ def generate_chapters() -> dict[str, bytes]:
         api = nbgrader_api(course)
         for notebook in source_notebooks():
             chapter = notebook.parent.name
+            if only not in (None, chapter):
+                continue
             result = api.generate_assignment(chapter, force=True)
             if not result["success"]:
                 raise BuildError(f"nbgrader could not generate {chapter}:\n{result.get('log', '')}"
@@ -99,6 +103,14 @@ def generate_chapters() -> dict[str, bytes]:
                     relative = path.relative_to(course / "release")
                     generated[f"chapters/{relative.as_posix()}"] = path.read_bytes()
     return generated
+
+
+@functools.lru_cache(maxsize=None)
+def blank_release(chapter: str) -> str:
+    """The learner notebook of `chapter` as solutions/ generates it, as JSON text: what a fresh
+    chapters/ holds, whatever someone wrote in this checkout's chapters/."""
+    [text] = generate_chapters(chapter).values()
+    return text.decode()
 
 
 def reference_modules() -> dict[str, tuple[Path, str]]:

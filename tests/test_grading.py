@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder import grade as grading
-from autograder.build import SOLUTIONS
+from autograder.build import SOLUTIONS, blank_release
 from autograder.cells import not_run_when_grading
 from autograder.library import write_library
 from autograder.probes import read_tests
@@ -17,7 +17,6 @@ from autograder.sandbox import KernelLauncher, Limits
 from autograder.trial import run_notebook
 from conftest import CHAPTERS, read_notebook
 
-ROOT = SOLUTIONS.parent
 
 
 @pytest.fixture(scope="module", params=CHAPTERS)
@@ -26,9 +25,10 @@ def graded(request, tmp_path_factory):
     chapter = request.param
     root = tmp_path_factory.mktemp(chapter)
     solution = next((SOLUTIONS / chapter).glob("*.ipynb"))
-    for student, notebook in (("solution", solution), ("blank", ROOT / "chapters" / chapter / solution.name)):
-        (root / "subs" / student).mkdir(parents=True)
-        shutil.copy(notebook, root / "subs" / student / solution.name)
+    (root / "subs" / "solution").mkdir(parents=True)
+    shutil.copy(solution, root / "subs" / "solution" / solution.name)
+    (root / "subs" / "blank").mkdir()  # the release made from solutions/, never a learner's chapters/
+    (root / "subs" / "blank" / solution.name).write_text(blank_release(chapter))
     grading.grade(chapter, root / "subs", root / "out", workers=2, limits=Limits(timeout=120))
     return chapter, root / "out"
 
@@ -73,11 +73,10 @@ def test_every_case_of_the_blank_notebook_stops_at_a_stub(chapter, tmp_path):
     """Hidden cases too: a probe run on the blank notebook raises NotImplementedError or nothing
     (a case such as "zero epochs" never reaches a stub)."""
     solution = next((SOLUTIONS / chapter).glob("*.ipynb"))
-    blank = ROOT / "chapters" / chapter / solution.name
     tests = read_tests(read_notebook(solution))
     launcher = KernelLauncher(Limits(timeout=120, wall=1800), None,
-                              nnlib=str(write_library(tmp_path, chapter)))
-    run = run_notebook(read_notebook(blank), blank.parent, tests, launcher)
+                              nnlib=str(write_library(tmp_path / "lib", chapter)))
+    run = run_notebook(json.loads(blank_release(chapter)), tmp_path, tests, launcher)
     wrong = {grade_id: outcome for grade_id, outcomes in run.outcomes.items() for outcome in outcomes
              if outcome[0] == "raised" and outcome[1] != "NotImplementedError"}
     assert not run.stopped and not wrong, wrong

@@ -1,7 +1,11 @@
 """The generated files (chapters/, nnlib/) are what solutions/ generates."""
+import json
 import os
+import subprocess
+import sys
 
-from autograder.build import build
+from autograder.build import blank_release, build
+from autograder.layout import HERE
 
 
 def test_chapters_and_nnlib_are_in_sync_with_solutions():
@@ -19,3 +23,33 @@ def test_new_gradebooks_get_the_schema_revision_alembic_names(tmp_path):
     building.nbgrader_api(tmp_path)
     assert nbgrader.api.get_alembic_version is building.alembic_head
     assert building.alembic_head() == building.ALEMBIC_COMMAND()
+
+
+def test_the_release_checks_pass_on_a_learners_clone(tmp_path):
+    """On a clone where a learner filled an exercise in chapters/ (where learners worked before
+    work/ existed) and in work/, the checks that need the blank release still pass: they make it
+    from solutions/, never from chapters/ as the learner left it. (The clone holds the committed
+    course.)"""
+    from test_release import run, share_environment, solve
+
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "--quiet", str(HERE.root), str(clone))
+    share_environment(clone)
+    for folder in (clone / "chapters" / "02_autograd", clone / "work" / "02_autograd"):
+        folder.mkdir(parents=True, exist_ok=True)
+        notebook = folder / "autograd.ipynb"
+        notebook.write_text(blank_release("02_autograd"))
+        solve(notebook, "02_autograd")
+        worked = json.loads(notebook.read_text())  # and the neuron exercise still has a bug
+        for cell in worked["cells"]:
+            if cell["metadata"].get("nbgrader", {}).get("grade_id") == "neuron":
+                cell["source"] += "\nNeuron.__call__ = lambda self, x: 1 / 0\n"
+        notebook.write_text(json.dumps(worked))
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "CI")}
+    result = subprocess.run(
+        [sys.executable, "course.py", "test", "-s",
+         "tests/test_pipeline.py::test_chapters_and_nnlib_are_in_sync_with_solutions",
+         "tests/test_grading.py::test_every_case_of_the_blank_notebook_stops_at_a_stub[02_autograd]"],
+        cwd=clone, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "2 passed" in result.stdout
