@@ -84,6 +84,25 @@ ok("nllb_one_hot", "nll_loss_backward", "        grad = np.zeros_like(log_probs)
 ok("nllb_loop", "nll_loss_backward", NLLB,
    "        for i in range(n):\n            grad[i, target[i]] -= grad_output / n\n")
 
+# ---------------------------------------------------------------- CrossEntropyLoss.backward
+CE_COPY = "        grad = probs.copy()\n"
+CE_ONEHOT = "        grad[np.arange(n), target] -= 1.0\n"
+CE_RETURN = "        return grad * (grad_output / n)\n"
+bug("ceb_no_mean", "cross_entropy_backward", CE_RETURN, "        return grad * grad_output\n")
+bug("ceb_onehot_columns", "cross_entropy_backward", CE_ONEHOT, "        grad[:, target] -= 1.0\n")
+bug("ceb_onehot_target_row", "cross_entropy_backward", CE_ONEHOT, "        grad[target, np.arange(n)] -= 1.0\n")
+bug("ceb_log_probs", "cross_entropy_backward", CE_COPY, "        grad = np.log(probs)\n")
+bug("ceb_sign", "cross_entropy_backward", CE_RETURN, "        return -grad * (grad_output / n)\n")
+bug("ceb_no_grad_output", "cross_entropy_backward", CE_RETURN, "        return grad / n\n")
+bug("ceb_in_place", "cross_entropy_backward", CE_COPY, "        grad = probs\n")
+bug("ceb_over_size", "cross_entropy_backward", CE_RETURN, "        return grad * (grad_output / probs.size)\n")
+ok("ceb_eye_onehot", "cross_entropy_backward", CE_COPY + CE_ONEHOT + CE_RETURN,
+   "        onehot = np.eye(probs.shape[1])[target]\n        return grad_output * (probs - onehot) / n\n")
+ok("ceb_loop", "cross_entropy_backward", CE_ONEHOT + CE_RETURN, """        for i in range(n):
+            grad[i, target[i]] = grad[i, target[i]] - 1.0
+        return grad_output * grad / len(target)
+""")
+
 BUGS, ALTERNATIVES = _catalogue.bugs, _catalogue.alternatives
 EQUIVALENT: dict[str, str] = {
     "logsumexp line 15: 0.0 -> 1.0": "the shift of a slice with no finite maximum: any finite shift gives the "
