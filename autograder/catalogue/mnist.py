@@ -1,6 +1,7 @@
 """The audit's catalogue of chapter 5 (MNIST): see autograder/catalogue/__init__.py.
 
-train_step's and Adam's bugs come from /tmp/h15/mutate.py (issue 14); the rest are new."""
+train_step's and Adam's bugs come from /tmp/h15/mutate.py (issue 14); the rest are new (confusion_matrix's with
+issue 15, when it became an exercise)."""
 from autograder.catalogue import Catalogue
 
 _catalogue = Catalogue()
@@ -17,6 +18,52 @@ ok("acc_loop", "accuracy", ACC,
 # argmin of -y_hat picks the first largest score too: ties agree with np.argmax
 ok("acc_argmin_of_negated", "accuracy", ACC, "    return float(np.mean(np.argmin(-y_hat, axis=1) == y))\n")
 ok("acc_count_nonzero", "accuracy", ACC, "    return np.count_nonzero(y_hat.argmax(-1) == y) / y.size\n")
+
+# ---------------------------------------------------------------- confusion_matrix
+CM = """    predictions = np.argmax(y_hat, axis=1)
+    pairs = y.astype(np.int64) * num_classes + predictions  # one number per (label, prediction)
+    return np.bincount(pairs, minlength=num_classes**2).reshape(num_classes, num_classes)
+"""
+CM_PAIRS = "    pairs = y.astype(np.int64) * num_classes + predictions  # one number per (label, prediction)\n"
+bug("cm_rows_columns_swapped", "confusion_matrix", CM_PAIRS,
+    "    pairs = predictions.astype(np.int64) * num_classes + y  # one number per (prediction, label)\n")
+bug("cm_assign_not_add", "confusion_matrix", CM, """    predictions = np.argmax(y_hat, axis=1)
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for label, prediction in zip(y, predictions):
+        counts[label, prediction] = 1
+    return counts
+""")
+bug("cm_fancy_index_increment", "confusion_matrix", CM, """    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    counts[y, np.argmax(y_hat, axis=1)] += 1
+    return counts
+""")
+bug("cm_size_from_the_data", "confusion_matrix", CM, """    predictions = np.argmax(y_hat, axis=1)
+    size = int(max(y.max(), predictions.max())) + 1
+    counts = np.zeros((size, size), dtype=np.int64)
+    np.add.at(counts, (y, predictions), 1)
+    return counts
+""")
+bug("cm_label_overflow", "confusion_matrix", CM_PAIRS,
+    "    pairs = y * num_classes + predictions  # one number per (label, prediction)\n")
+bug("cm_float_counts", "confusion_matrix", CM, """    predictions = np.argmax(y_hat, axis=1)
+    counts = np.zeros((num_classes, num_classes))
+    np.add.at(counts, (y, predictions), 1)
+    return counts
+""")
+bug("cm_argmax_axis_0", "confusion_matrix", "    predictions = np.argmax(y_hat, axis=1)\n",
+    "    predictions = np.argmax(y_hat, axis=0)\n")
+ok("cm_add_at", "confusion_matrix", CM, """    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y, y_hat.argmax(axis=1)), 1)
+    return counts
+""")
+ok("cm_loop", "confusion_matrix", CM, """    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for label, row in zip(y, y_hat):
+        counts[label, np.argmax(row)] += 1
+    return counts
+""")
+ok("cm_one_hot_product", "confusion_matrix", CM, """    one_hot = np.eye(num_classes, dtype=np.int64)
+    return one_hot[y].T @ one_hot[np.argmax(y_hat, axis=1)]
+""")
 
 # ---------------------------------------------------------------- train_step
 STEP = """    optimizer.zero_grad()
