@@ -4,6 +4,67 @@ from autograder.catalogue import Catalogue
 _catalogue = Catalogue()
 bug, ok = _catalogue.bug, _catalogue.ok
 
+CB = """    x = np.array(x, dtype=np.float64)
+    grad_output = np.array(grad_output, dtype=np.float64)
+    analytic = np.asarray(backward(grad_output.copy(), x.copy()), dtype=np.float64)
+    numerical = numerical_gradient(lambda v: float(np.sum(grad_output * f(v))), x, h=h)
+    scale = np.maximum(np.abs(analytic), np.abs(numerical))
+    errors = np.divide(np.abs(analytic - numerical), scale, out=np.zeros_like(scale), where=scale > 0)
+    return float(np.max(errors))
+"""
+bug("cb_no_grad_output", "check_backward", CB, CB.replace("float(np.sum(grad_output * f(v)))", "float(np.sum(f(v)))"))
+bug("cb_absolute_error", "check_backward", CB,
+    CB.replace("np.divide(np.abs(analytic - numerical), scale, out=np.zeros_like(scale), where=scale > 0)",
+               "np.abs(analytic - numerical)"))
+bug("cb_relative_to_numerical", "check_backward", CB,
+    CB.replace("scale = np.maximum(np.abs(analytic), np.abs(numerical))", "scale = np.abs(numerical)"))
+bug("cb_mean_error", "check_backward", CB, CB.replace("float(np.max(errors))", "float(np.mean(errors))"))
+bug("cb_ignores_h", "check_backward", CB, CB.replace(", x, h=h)", ", x)"))
+# a backward that uses its grad_output as scratch space changes the G of the central differences
+bug("cb_shares_grad_output", "check_backward", CB,
+    CB.replace("    grad_output = np.array(grad_output, dtype=np.float64)\n", "    grad_output = np.array(grad_output, dtype=np.float64)\n    G = grad_output\n")
+      .replace("backward(grad_output.copy(), x.copy())", "backward(G, x.copy())"))
+# 0 / 0 where both gradients are 0: NaN, and the max of an array with a NaN is NaN
+bug("cb_no_zero_guard", "check_backward", CB,
+    CB.replace("np.divide(np.abs(analytic - numerical), scale, out=np.zeros_like(scale), where=scale > 0)",
+               "np.abs(analytic - numerical) / scale"))
+bug("cb_forward_difference", "check_backward", CB,
+    CB.replace("    numerical = numerical_gradient(lambda v: float(np.sum(grad_output * f(v))), x, h=h)\n",
+               """    L = lambda v: float(np.sum(grad_output * f(v)))
+    numerical = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        numerical[i] = (L(x + step) - L(x)) / h
+"""))
+# modifies the caller's x while nudging it (the probe hands it over read-only)
+bug("cb_nudges_callers_x", "check_backward", CB,
+    CB.replace("    x = np.array(x, dtype=np.float64)\n", "    x = np.asarray(x, dtype=np.float64)\n")
+      .replace("    numerical = numerical_gradient(lambda v: float(np.sum(grad_output * f(v))), x, h=h)\n",
+               """    numerical = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        up = np.sum(grad_output * f(x))
+        x[i] = old - h
+        down = np.sum(grad_output * f(x))
+        x[i] = old
+        numerical[i] = (up - down) / (2 * h)
+"""))
+ok("cb_ok_loop_cs231n_style", "check_backward", CB,
+    CB.replace("    numerical = numerical_gradient(lambda v: float(np.sum(grad_output * f(v))), x, h=h)\n",
+               """    numerical = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        numerical[i] = (np.sum(grad_output * f(up)) - np.sum(grad_output * f(down))) / (2 * h)
+""").replace("np.divide(np.abs(analytic - numerical), scale, out=np.zeros_like(scale), where=scale > 0)",
+             "np.abs(analytic - numerical) / np.maximum(scale, 1e-300)"))
+ok("cb_ok_python_max", "check_backward", CB,
+    CB.replace("    return float(np.max(errors))\n",
+               "    worst = 0.0\n    for e in errors.ravel():\n        worst = max(worst, float(e))\n    return worst\n"))
+
 LF = """        y = X @ self.weight.data
         if self.bias is not None:
             y = y + self.bias.data
