@@ -8,7 +8,7 @@ from nnlib.module import Module
 
 
 def logsumexp(x: np.ndarray, dim: int = -1, keepdims: bool = False) -> np.ndarray:
-    """log(sum(exp(x))) along one axis, without overflow or log(0): m + log(sum(exp(x - m))), m = max.
+    """log(sum(exp(x))) along one axis, without overflow, and without log(0) unless every term is 0.
 
     Args:
         x: array of any shape, e.g. logits of shape (N, C).
@@ -25,7 +25,7 @@ def logsumexp(x: np.ndarray, dim: int = -1, keepdims: bool = False) -> np.ndarra
 
 
 def log_softmax(x: np.ndarray, dim: int = -1) -> np.ndarray:
-    """Log-probabilities from logits along one axis: x - logsumexp(x), computed on x - max(x).
+    """Log-probabilities from logits along one axis: x - log(sum(exp(x))), without overflow.
 
     Args:
         x: array of any shape, e.g. logits of shape (N, C).
@@ -65,12 +65,12 @@ class LogSoftmax(Module):
         return out
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """The vector-Jacobian product: dL/dx = g - softmax(x) * sum(g along dim), g = dL/dy.
+        """The vector-Jacobian product of log_softmax along self.dim: grad_output = dL/dy -> dL/dx.
 
         Args:
-            grad_output: dL/dy, of the forward output's shape, e.g. (N, C).
+            grad_output: dL/dy, of the forward output's shape, e.g. (N, C); not modified.
         Returns:
-            dL/dx, of the same shape.
+            dL/dx, an array of the same shape (float64 for float64 inputs). No parameters, no .grad.
         """
         out, = self.saved_tensors
         self._check_grad_output(grad_output, out.shape)
@@ -138,12 +138,13 @@ class NLLLoss(Module):
         return loss
 
     def backward(self, grad_output: float = 1.0) -> np.ndarray:
-        """dL/d(log_probs): -grad_output / N at [i, target[i]] for each row i, 0 elsewhere.
+        """The gradient of the final loss with respect to the saved log_probs.
 
         Args:
-            grad_output: the gradient of the final loss with respect to this loss (1.0 if it is the loss).
+            grad_output: a number, the gradient of the final loss with respect to this loss (1.0 if it
+                is the loss).
         Returns:
-            array of shape (N, C).
+            float array of log_probs' shape (N, C).
         """
         log_probs, target = self.saved_tensors
         self._check_grad_output(grad_output, ())
@@ -158,7 +159,7 @@ class CrossEntropyLoss(Module):
 
     forward(logits, target): logits (N, C), target (N,) integers in 0..C-1
         -> float, -(1/N) * sum_i log_softmax(logits)[i, target[i]].
-    backward(grad_output=1.0) -> dL/d(logits) = grad_output * (softmax(logits) - onehot(target)) / N, shape (N, C).
+    backward(grad_output=1.0) -> dL/d(logits), shape (N, C).
     """
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
@@ -169,10 +170,17 @@ class CrossEntropyLoss(Module):
         return nll_loss(log_probs, target)
 
     def backward(self, grad_output: float = 1.0) -> np.ndarray:
-        """grad_output dL/d(loss) (a number) -> dL/d(logits) = grad_output * (softmax - onehot) / N, (N, C)."""
+        """The gradient of the final loss with respect to the logits, from the saved softmax and target.
+
+        Args:
+            grad_output: a number, the gradient of the final loss with respect to this loss (1.0 if it
+                is the loss).
+        Returns:
+            float array of the logits' shape (N, C). The saved arrays are left unchanged.
+        """
         probs, target = self.saved_tensors
         self._check_grad_output(grad_output, ())
         n = probs.shape[0]
         grad = probs.copy()
-        grad[np.arange(n), target] -= 1.0  # softmax - onehot
+        grad[np.arange(n), target] -= 1.0
         return grad * (grad_output / n)

@@ -13,10 +13,10 @@ def numerical_derivative(f: Callable[[float], float], x: float, h: float = 1e-5)
     Args:
         f: a function of a real number that returns a real number.
         x: the point at which to differentiate.
-        h: the step. The truncation error is O(h²); 1e-5 balances it against round-off in float64.
+        h: the step. 1e-5 balances truncation against round-off in float64.
 
     Returns:
-        (f(x + h) - f(x - h)) / (2 h), a Python float.
+        the central-difference estimate of f'(x) with step h, a Python float.
     """
     return float((f(x + h) - f(x - h)) / (2 * h))
 
@@ -28,12 +28,12 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
 
     Args:
         f: a function of an array of x's shape that returns a real number.
-        x: the point, an array of any shape. It is not modified: f is called with a float64 copy.
+        x: the point, an array of any shape and numeric dtype. It is not modified, not even while f runs.
         h: the step.
 
     Returns:
-        grad: a float64 array of x's shape, grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2 h) ≈ ∂f/∂x[i],
-            where e_i is 1 at index i and 0 elsewhere.
+        grad: a float64 array of x's shape; grad[i] ≈ ∂f/∂x[i], the central difference with step h along
+            entry i of x.
     """
     x = np.array(x, dtype=np.float64)  # a float64 copy: the caller's x is never modified
     grad = np.zeros_like(x)
@@ -60,16 +60,8 @@ def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: 
         J: a float64 array of shape (m, n), with n = x.size and m = f(x).size:
             J[i, j] = ∂f(x)[i] / ∂x[j], inputs and outputs flattened in C order.
             For x of shape (n,) and f(x) of shape (m,), this is the usual m × n Jacobian.
+            Row i is numerical_gradient of output i: 2 * n calls of f per output.
     """
-    x = np.array(x, dtype=np.float64)  # a float64 copy: the caller's x is never modified
-    flat = x.reshape(-1)  # a view of the copy: nudging flat[j] nudges x
-    columns = []
-    for j in range(flat.size):
-        old = flat[j]
-        flat[j] = old + h
-        f_plus = np.array(f(x), dtype=np.float64).reshape(-1)
-        flat[j] = old - h
-        f_minus = np.array(f(x), dtype=np.float64).reshape(-1)
-        flat[j] = old
-        columns.append((f_plus - f_minus) / (2 * h))
-    return np.stack(columns, axis=1)
+    m = np.size(f(np.array(x, dtype=np.float64)))
+    rows = [numerical_gradient(lambda v, i=i: np.reshape(f(v), -1)[i], x, h).reshape(-1) for i in range(m)]
+    return np.array(rows, dtype=np.float64).reshape(m, np.size(x))

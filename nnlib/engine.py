@@ -70,7 +70,7 @@ class Value:
 
     @staticmethod
     def _add_backward(out: Value) -> None:
-        """out = a + b: d out / d a = 1, d out / d b = 1."""
+        """out = a + b: add out.grad times d out / d a to a.grad, and out.grad times d out / d b to b.grad."""
         a, b = out._prev
         a.grad += out.grad
         b.grad += out.grad
@@ -85,7 +85,7 @@ class Value:
 
     @staticmethod
     def _mul_backward(out: Value) -> None:
-        """out = a * b: d out / d a = b, d out / d b = a."""
+        """out = a * b: add out.grad times d out / d a to a.grad, and out.grad times d out / d b to b.grad."""
         a, b = out._prev
         a.grad += b.data * out.grad
         b.grad += a.data * out.grad
@@ -105,7 +105,8 @@ class Value:
 
     @staticmethod
     def _pow_backward(out: Value) -> None:
-        """out = x ** k: d out / d x = k * x ** (k - 1). The exponent k is the second child, a constant."""
+        """out = x ** k: add out.grad times d out / d x to x.grad. The exponent k is the second child, a constant
+        Value: it gets nothing."""
         x, k = out._prev
         x.grad += k.data * x.data ** (k.data - 1) * out.grad
 
@@ -118,7 +119,7 @@ class Value:
 
     @staticmethod
     def _tanh_backward(out: Value) -> None:
-        """out = tanh(x): d out / d x = 1 - tanh(x) ** 2 = 1 - out ** 2."""
+        """out = tanh(x): add out.grad times d out / d x to x.grad."""
         (x,) = out._prev
         x.grad += (1 - out.data ** 2) * out.grad
 
@@ -131,7 +132,7 @@ class Value:
 
     @staticmethod
     def _exp_backward(out: Value) -> None:
-        """out = exp(x): d out / d x = exp(x) = out."""
+        """out = exp(x): add out.grad times d out / d x to x.grad."""
         (x,) = out._prev
         x.grad += out.data * out.grad
 

@@ -75,7 +75,7 @@ def gradcheck(fn: Callable, *inputs, backward: Callable | None = None, eps: floa
         gradcheck(fn, *inputs, backward=fn_backward)  a function and its hand-written backward
 
     The output (an array of any shape, or a number) is reduced to L = sum(G * output) with a random
-    upstream gradient G of the output's shape, so that dL/d(output) = G.
+    grad_output G of the output's shape, so that dL/d(output) = G.
     - A module is deep-copied and its parameters cast to float64 (the caller's module, its dtype and
       its gradients are untouched). module.backward(G) must return dL/d(first input); a loss's other
       input, the target, is not differentiated. Every parameter's .grad (zeroed first) must hold dL/dp.
@@ -97,7 +97,7 @@ def gradcheck(fn: Callable, *inputs, backward: Callable | None = None, eps: floa
         backward: the backward of a function; None for a module.
         eps: the finite-difference step.
         rtol, atol: an element passes if |analytic - numerical| <= atol + rtol * |numerical|.
-        seed: seeds the random upstream gradient G.
+        seed: seeds the random grad_output G.
 
     Returns:
         True if every gradient matches.
@@ -121,13 +121,13 @@ def gradcheck(fn: Callable, *inputs, backward: Callable | None = None, eps: floa
 
     output = np.asarray(forward(*[x.copy() for x in inputs]))
     rng = np.random.default_rng(seed)
-    upstream = rng.standard_normal(output.shape) if output.ndim else float(rng.standard_normal())
-    grads = backward_pass(upstream.copy() if isinstance(upstream, np.ndarray) else upstream)
+    grad_output = rng.standard_normal(output.shape) if output.ndim else float(rng.standard_normal())
+    grads = backward_pass(grad_output.copy() if isinstance(grad_output, np.ndarray) else grad_output)
     if grads is None:
         raise AssertionError(f"gradcheck of {what}: backward returned None instead of the gradient of its input")
 
     def objective(*args) -> float:
-        return float(np.sum(upstream * np.asarray(forward(*args))))
+        return float(np.sum(grad_output * np.asarray(forward(*args))))
 
     def of_input(i: int) -> Callable[[np.ndarray], float]:
         return lambda x: objective(*inputs[:i], x, *inputs[i + 1:])

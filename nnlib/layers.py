@@ -51,8 +51,8 @@ class Linear(Module):
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         """grad_output dL/dy (N, out_features) -> dL/dX (N, in_features), or None if not `input_grad`.
 
-        Adds dL/dW = X.T @ grad_output (in_features, out_features) to weight.grad and
-        dL/db = grad_output summed over the batch (out_features,) to bias.grad.
+        Adds dL/dW, of shape (in_features, out_features), to weight.grad, and dL/db, of shape (out_features,),
+        to bias.grad if the layer has a bias. X is the input that forward saved.
         """
         X, = self.saved_tensors
         self._check_grad_output(grad_output, (X.shape[0], self.out_features))
@@ -76,7 +76,7 @@ class ReLU(Module):
         return np.maximum(X, 0.0)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """grad_output (X's shape) -> dL/dX: grad_output where X > 0, and 0 where X <= 0."""
+        """grad_output dL/dy (X's shape) -> dL/dX (X's shape). At X == 0, the slope of the side X < 0 (PyTorch's)."""
         X, = self.saved_tensors
         self._check_grad_output(grad_output, X.shape)
         return grad_output * (X > 0)
@@ -98,7 +98,7 @@ class LeakyReLU(Module):
         return np.where(X > 0, X, self.negative_slope * X)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """grad_output (X's shape) -> dL/dX: grad_output where X > 0, negative_slope * grad_output where X <= 0."""
+        """grad_output dL/dy (X's shape) -> dL/dX (X's shape). At X == 0, the slope of the side X < 0 (PyTorch's)."""
         X, = self.saved_tensors
         self._check_grad_output(grad_output, X.shape)
         return np.where(X > 0, grad_output, self.negative_slope * grad_output)
@@ -116,7 +116,7 @@ class Sigmoid(Module):
         return out
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """grad_output (X's shape) -> dL/dX = grad_output * s * (1 - s), with s = Sigmoid(X) the saved output."""
+        """grad_output dL/dy (X's shape) -> dL/dX (X's shape), from the saved output Sigmoid(X) alone."""
         out, = self.saved_tensors
         self._check_grad_output(grad_output, out.shape)
         return grad_output * out * (1.0 - out)
@@ -131,7 +131,7 @@ class Tanh(Module):
         return out
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """grad_output (X's shape) -> dL/dX = grad_output * (1 - t**2), with t = tanh(X) the saved output."""
+        """grad_output dL/dy (X's shape) -> dL/dX (X's shape), from the saved output tanh(X) alone."""
         out, = self.saved_tensors
         self._check_grad_output(grad_output, out.shape)
         return grad_output * (1.0 - out**2)

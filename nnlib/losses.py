@@ -24,7 +24,7 @@ class MSELoss(Module):
         return float(np.mean((y_hat - y) ** 2))
 
     def backward(self, grad_output: float = 1.0) -> np.ndarray:
-        """grad_output dL/d(loss) (a number) -> dL/dy_hat = grad_output * 2 (y_hat - y) / y_hat.size."""
+        """grad_output dL/d(loss) (a number) -> dL/dy_hat, of y_hat's shape (y is not differentiated)."""
         y_hat, y = self.saved_tensors
         self._check_grad_output(grad_output, ())
         return grad_output * 2.0 * (y_hat - y) / y_hat.size

@@ -28,11 +28,12 @@ def confusion_matrix(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Counts of (label, prediction) pairs: entry [i, j] is the number of examples of class i predicted as j.
 
     Args:
-        y_hat: array (N, C) of class scores (the prediction is the argmax of each row), as for accuracy.
-        y: integer array (N,), the labels, in 0..C-1.
+        y_hat: array (N, C) of class scores (the prediction is the argmax of each row, the first one on a tie),
+            as for accuracy.
+        y: integer array (N,), the labels, in 0..C-1 (any integer dtype).
     Returns:
-        int64 array (C, C): rows are the labels, columns the predictions; it sums to N and its trace
-        is the number of right predictions.
+        int64 array (C, C), with C = y_hat.shape[1] even when a class never occurs: rows are the labels,
+        columns the predictions; it sums to N and its trace is the number of right predictions.
     Raises:
         ValueError: for shapes as in accuracy, or a label outside 0..C-1.
     """
@@ -43,5 +44,6 @@ def confusion_matrix(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
     num_classes = y_hat.shape[1]
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"confusion_matrix: labels must be in 0..{num_classes - 1}, got {y.min()}..{y.max()}")
-    pairs = y.astype(np.int64) * num_classes + np.argmax(y_hat, axis=1)  # one number per (label, prediction)
+    predictions = np.argmax(y_hat, axis=1)
+    pairs = y.astype(np.int64) * num_classes + predictions  # one number per (label, prediction)
     return np.bincount(pairs, minlength=num_classes**2).reshape(num_classes, num_classes)

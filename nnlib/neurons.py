@@ -21,7 +21,10 @@ def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 
 class Module:
-    """The base of Neuron, Layer and MLP: a model with trainable Values."""
+    """The base of Neuron, Layer and MLP: a model whose trainable parameters are scalar Values.
+
+    Not to be confused with chapter 3's nnlib.module.Module, the base of layers of numpy arrays.
+    """
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to 0 (gradients accumulate over backward() calls)."""

@@ -26,7 +26,7 @@ def evaluate(model: Module, loss_fn: Module, X: np.ndarray, y: np.ndarray) -> tu
 
 
 def train_step(model: Module, loss_fn: Module, optimizer: Optimizer, X: np.ndarray, y: np.ndarray) -> float:
-    """One step of mini-batch training on the batch (X, y): zero the gradients, forward, loss, backward, update.
+    """One step of mini-batch training on the batch (X, y): every parameter updated once, from this batch's loss.
 
     Args:
         model: the Module to train: X (B, ...) -> y_hat.
@@ -35,7 +35,8 @@ def train_step(model: Module, loss_fn: Module, optimizer: Optimizer, X: np.ndarr
         X: a mini-batch of inputs, (B, ...).
         y: its targets, e.g. (B,) integer labels.
     Returns:
-        the batch's loss, a float, computed before the update.
+        the batch's loss, a float, computed before the update. The optimizer's step uses the gradient of this
+        loss only, whatever the parameters' .grad held before the call.
     """
     optimizer.zero_grad()
     y_hat = model(X)

@@ -10,16 +10,11 @@ from nnlib.module import Parameter
 
 
 class Adam:
-    """Adam (Kingma and Ba, 2015), as PyTorch's torch.optim.Adam (without its amsgrad variant).
+    """Adam (Kingma and Ba, 2015), as PyTorch's torch.optim.Adam (without its amsgrad variant), weight decay
+    added to the gradient (L2, not AdamW's decoupled decay).
 
-    For each parameter p, with moving averages m and v of p's shape (zeros at the start) and the number of steps
-    t (0 at the start), step() does
-        t <- t + 1
-        g <- p.grad + weight_decay * p.data                 (g = p.grad when weight_decay = 0)
-        m <- beta1 * m + (1 - beta1) * g                    (first moment: the mean of the gradients)
-        v <- beta2 * v + (1 - beta2) * g**2                 (second moment, elementwise)
-        p.data <- p.data - lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - beta1**t) and
-                                                                  v_hat = v / (1 - beta2**t)  (bias correction)
+    State: self.t, the number of steps taken (0 at the start); self.m and self.v, the moving averages of the
+    gradients and of their squares, one array per parameter, of its shape and dtype (zeros at the start).
 
     Args:
         params: the Parameters to optimize, e.g. model.parameters().
@@ -44,7 +39,8 @@ class Adam:
         self.v = [np.zeros_like(p.data) for p in self.params]  # PyTorch's exp_avg_sq
 
     def step(self) -> None:
-        """Update every parameter (and its m and v) from its current .grad."""
+        """One step of Adam on every parameter, from its current .grad (left unchanged): t, m and v updated for
+        the next step; the parameters keep their dtype."""
         self.t += 1
         beta1, beta2 = self.betas
         bias_correction1 = 1 - beta1**self.t
