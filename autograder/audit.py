@@ -3,7 +3,7 @@
     python3 course.py audit 3            (or: all; --catalogue-only skips the generated mutants;
                                           --workers N, --keep DIR keeps the grading output)
 
-For each entry it makes a submission: the released learner notebook (chapters/NN_x/x.ipynb) with
+For each entry it makes a submission: the released learner notebook (as solutions/ generates it) with
 every exercise filled with the solution's code (as a learner has it: no ### BEGIN/END SOLUTION
 lines), then ONE exercise's code changed. All the chapter's submissions are graded in one run of
 the real grading path (autograder.grade.grade: intake, jailed kernels, the judge outside the
@@ -48,10 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import catalogue, layout
-from autograder.build import ROOT, SOLUTIONS
-from autograder.export import cell_source
+from autograder.build import SOLUTIONS, blank_release
+from autograder.export import cell_source, solution_lines, without_markers
 
-CHAPTERS = ROOT / "chapters"
 BUG, ALTERNATIVE, GENERATED = "bug", "alternative", "generated"
 
 
@@ -109,8 +108,8 @@ class Report:
 def chapter_notebooks(chapter: str) -> tuple[dict, dict, str]:
     """(solution notebook, released notebook, notebook file name) of a chapter, e.g. 03_backprop."""
     solution = min((SOLUTIONS / chapter).glob("*.ipynb"))
-    released = CHAPTERS / chapter / solution.name
-    return json.loads(solution.read_text()), json.loads(released.read_text()), solution.name
+    # the release as solutions/ generates it: not chapters/, where someone may have worked
+    return json.loads(solution.read_text()), json.loads(blank_release(chapter)), solution.name
 
 
 def solution_cells(notebook: dict) -> dict[str, int]:
@@ -130,28 +129,6 @@ def exercise_tests(notebook: dict) -> dict[str, list[str]]:
         elif meta.get("grade") and owner:
             tests[owner].append(meta["grade_id"])
     return tests
-
-
-def is_marker(line: str) -> bool:
-    return line.strip() in ("### BEGIN SOLUTION", "### END SOLUTION")
-
-
-def filled(source: str) -> str:
-    """A solution cell as a learner who wrote the solution has it: without the marker lines."""
-    return "".join(line for line in source.splitlines(keepends=True) if not is_marker(line))
-
-
-def solution_lines(source: str) -> set[int]:
-    """Line numbers (1-based) inside the cell's ### BEGIN/END SOLUTION regions."""
-    inside, lines = False, set()
-    for number, line in enumerate(source.splitlines(), start=1):
-        if line.strip() == "### BEGIN SOLUTION":
-            inside = True
-        elif line.strip() == "### END SOLUTION":
-            inside = False
-        elif inside:
-            lines.add(number)
-    return lines
 
 
 # Generated single-point mutants --------------------------------------------------------------------
@@ -196,7 +173,7 @@ def _replace(tree: ast.AST, old: ast.AST, new: ast.AST) -> bool:
 def mutants(source: str) -> list[tuple[str, str]]:
     """(description, mutated cell source) for every single-point mutation of the solution regions
     of a solution cell (the source is unparsed: comments and markers are gone)."""
-    lines = solution_lines(source)
+    lines = set(solution_lines(source))
     tree = ast.parse(source)
     found = []
     for index, node in enumerate(ast.walk(tree)):
@@ -236,7 +213,7 @@ def catalogue_entries(chapter: str) -> list[Entry]:
             if mutant.grade_id not in cells:
                 problems.append(f"{mutant.name}: {mutant.grade_id!r} is no exercise of {chapter}")
                 continue
-            code = filled(cell_source(solution["cells"][cells[mutant.grade_id]]))
+            code = without_markers(cell_source(solution["cells"][cells[mutant.grade_id]]))
             count = code.count(mutant.old)
             if count != 1:
                 problems.append(f"{mutant.name}: its old text occurs {count} times in {mutant.grade_id}, "
@@ -267,12 +244,11 @@ def write_submissions(chapter: str, entries: list[Entry], folder: Path) -> None:
     """folder/<student>/<notebook>.ipynb for each entry: the released notebook, every exercise
     filled with the solution's code, then the entry's exercise replaced by its source."""
     solution, released, name = chapter_notebooks(chapter)
-    answers = {grade_id: filled(cell_source(solution["cells"][index]))
+    answers = {grade_id: without_markers(cell_source(solution["cells"][index]))
                for grade_id, index in solution_cells(solution).items()}
     cells = solution_cells(released)
     if set(cells) != set(answers):
-        raise AuditError(f"chapters/{chapter} and solutions/{chapter} have different exercises: "
-                         "run `python3 course.py build`")
+        raise AuditError(f"nbgrader's release of {chapter} has other exercises than solutions/{chapter}")
     base = copy.deepcopy(released)
     for grade_id, index in cells.items():
         base["cells"][index]["source"] = answers[grade_id]

@@ -43,6 +43,22 @@ def cell_source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
+def solution_lines(source: str) -> dict[int, str]:
+    """{line number (1-based): line} of the code inside a cell's solution markers."""
+    inside, lines = False, {}
+    for number, line in enumerate(source.splitlines(), start=1):
+        if SOLUTION_MARKER.match(line):
+            inside = "BEGIN" in line
+        elif inside:
+            lines[number] = line
+    return lines
+
+
+def without_markers(source: str) -> str:
+    """A solution cell as a learner who wrote the solution has it: without the marker lines."""
+    return "".join(line for line in source.splitlines(keepends=True) if not SOLUTION_MARKER.match(line))
+
+
 def _directives(code: str) -> tuple[list[tuple[str, str]], str]:
     """The leading `#| name value` directives of a cell, and the code after them."""
     lines = code.splitlines()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from autograder import layout
 from autograder.cells import HIDDEN_TESTS
-from autograder.export import SOLUTION_MARKER, cell_source
+from autograder.export import cell_source, solution_lines
 
 # The tooling of check, export, restore and status (what learner.py imports, directly or not).
 LEARNER_TOOLING = ("__init__", "cells", "cgroups", "export", "guarded_execute", "intake", "judge",
@@ -63,19 +63,10 @@ def normalised(line: str) -> str:
     return " ".join(line.split())
 
 
-def solution_lines(notebook: dict) -> set[str]:
-    """The lines of code between the solution markers of a solution notebook."""
-    lines = set()
-    for cell in notebook["cells"]:
-        if not cell["metadata"].get("nbgrader", {}).get("solution"):
-            continue
-        inside = False
-        for line in cell_source(cell).splitlines():
-            if SOLUTION_MARKER.match(line):
-                inside = "BEGIN" in line
-            elif inside and line.strip():
-                lines.add(normalised(line))
-    return lines
+def answer_lines(notebook: dict) -> set[str]:
+    """The lines of code between the solution markers of a solution notebook, normalised."""
+    return {normalised(line) for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("solution")
+            for line in solution_lines(cell_source(cell)).values() if line.strip()}
 
 
 def hidden_blocks(notebook: dict) -> list[str]:
@@ -104,7 +95,7 @@ def leaks(files: dict[str, bytes], open_chapters: list[str]) -> list[str]:
     library module or test), a hidden test (a marker, a whole block, or a test cell that differs
     from the course's without its hidden block), or an instructor's file. One line per find."""
     solutions = solution_notebooks()
-    answers = {line: chapter for chapter in open_chapters for line in solution_lines(solutions[chapter])
+    answers = {line: chapter for chapter in open_chapters for line in answer_lines(solutions[chapter])
                if len(line) >= MIN_ANSWER_LINE and line not in NOT_ANSWERS}
     blocks = [(chapter, block) for chapter, notebook in solutions.items() for block in hidden_blocks(notebook)]
     found = []

@@ -175,7 +175,7 @@ def test_lab_opens_the_learners_notebooks(editions):
 
 
 def test_a_release_refuses_leaks_changes_and_taking_back(tmp_path, monkeypatch):
-    answer = next(iter(line for line in release.solution_lines(release.solution_notebooks()[CHAPTERS[1]])
+    answer = next(iter(line for line in release.answer_lines(release.solution_notebooks()[CHAPTERS[1]])
                        if len(line) >= release.MIN_ANSWER_LINE and line not in release.NOT_ANSWERS))
     found = release.leaks({"nnlib/helpers.py": f"def f(a, b, out):\n    {answer}\n".encode()}, [CHAPTERS[1]])
     assert found == [f"nnlib/helpers.py:2: the solution of an exercise of {CHAPTERS[1]}: {answer}"]
