@@ -105,9 +105,10 @@ def test_linear_backward_accumulates_parameter_gradients():
     layer(X)
     dX_first = layer.backward(G)
     weight_grad, bias_grad = layer.weight.grad.copy(), layer.bias.grad.copy()
+    layer(X)  # each backward uses what one forward saved: forward again, as PyTorch requires
     dX_second = layer.backward(G)
-    assert_close(layer.weight.grad, 2 * weight_grad, rtol=1e-12, msg="two backward calls: twice dW")
-    assert_close(layer.bias.grad, 2 * bias_grad, rtol=1e-12, msg="two backward calls: twice db")
+    assert_close(layer.weight.grad, 2 * weight_grad, rtol=1e-12, msg="two forward-backward passes: twice dW")
+    assert_close(layer.bias.grad, 2 * bias_grad, rtol=1e-12, msg="two forward-backward passes: twice db")
     assert_close(dX_second, dX_first, rtol=1e-12, msg="dX does not accumulate")
     layer.zero_grad()
     assert_close(layer.weight.grad, np.zeros((3, 4)), msg="zero_grad")

@@ -158,8 +158,9 @@ def test_sequential_backward_runs_in_reverse_order_and_accumulates():
     model(X)
     model.backward(G)
     first = scale.s.grad.copy()
+    model(X)  # each backward uses what one forward saved: forward again, as PyTorch requires
     model.backward(G)
-    assert_close(scale.s.grad, 2 * first, rtol=1e-12, msg="two backward calls: twice the gradient")
+    assert_close(scale.s.grad, 2 * first, rtol=1e-12, msg="two forward-backward passes: twice the gradient")
 
 
 def test_sequential_errors():
@@ -171,3 +172,176 @@ def test_sequential_errors():
     with pytest.raises(RuntimeError, match="before forward"):
         Sequential(Linear(3, 2, rng=0)).backward(np.ones((1, 2)))
     assert "(1): ReLU()" in repr(model)
+
+
+# ---------------------------------------------------------------- one forward, one backward; one instance, one place
+#
+# A module keeps what its forward saved on the instance. An instance placed at two points of one model would keep only
+# what its last call saved, and a backward after two forwards would use the wrong arrays. The Module base refuses
+# both (issue 16, item 1): never a wrong gradient, while forwards without a backward (evaluation, gradcheck's finite
+# differences) keep working.
+
+
+def shared_relu_network(relu_second=None) -> Sequential:
+    """Linear(2, 8), ReLU, Linear(8, 8), ReLU: the second ReLU is relu_second, or the first one again."""
+    relu = ReLU()
+    return Sequential(Linear(2, 8, rng=0), relu, Linear(8, 8, rng=1), relu if relu_second is None else relu_second)
+
+
+class ForwardSequential(Sequential):
+    """A learner's Sequential that calls layer.forward(X) instead of layer(X) (correct, and a catalogue alternative)."""
+
+    def forward(self, X):
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+
+def test_one_instance_at_two_places_of_a_sequential_raises_at_forward():
+    X = np.random.default_rng(0).standard_normal((5, 2))
+    with pytest.raises(RuntimeError, match=r"this ReLU was called twice in one forward pass.*own ReLU.*Parameter"):
+        shared_relu_network()(X)
+    separate = shared_relu_network(relu_second=ReLU())
+    assert separate(X).shape == (5, 8), "two ReLU instances: no error"
+
+
+def assert_no_wrong_gradient(model: Module, reference: Module, X: np.ndarray, G: np.ndarray) -> str:
+    """Run forward and backward on `model`; return "raised" if that raises a RuntimeError, else "right". Either
+    way every gradient it filled must equal the one of `reference` (the same weights, one instance per place):
+    a parameter the backward did not reach yet keeps a zero gradient, which is not a wrong one."""
+    reference(X)
+    dX_reference = reference.backward(G)
+    try:
+        model(X)
+        dX = model.backward(G)
+        outcome = "right"
+    except RuntimeError:
+        outcome, dX = "raised", None
+    for (name, p), (_, q) in zip(model.named_parameters(), reference.named_parameters()):
+        if np.any(p.grad != 0):
+            assert_close(p.grad, q.grad, rtol=1e-12, atol=1e-14, msg=f"gradient of {name} ({outcome})")
+    if dX is not None:
+        assert_close(dX, dX_reference, rtol=1e-12, atol=1e-14, msg="dX")
+    return outcome
+
+
+def test_a_learners_sequential_calling_forward_directly_raises_at_backward_before_a_wrong_gradient():
+    rng = np.random.default_rng(1)
+    X, G = rng.standard_normal((6, 2)), rng.standard_normal((6, 8))
+    relu = ReLU()
+    model = ForwardSequential(Linear(2, 8, rng=0), relu, Linear(8, 8, rng=1), relu)
+    model(X)  # no error at forward time: layer.forward bypasses the check of module(X)
+    with pytest.raises(RuntimeError, match=r"ReLU.backward: what forward saved was already used by a backward"):
+        model.backward(G)
+    reference = ForwardSequential(Linear(2, 8, rng=0), ReLU(), Linear(8, 8, rng=1), ReLU())
+    assert assert_no_wrong_gradient(
+        ForwardSequential(Linear(2, 8, rng=0), relu, Linear(8, 8, rng=1), relu), reference, X, G) == "raised"
+
+
+class TwoBranches(Module):
+    """y = act_a(linear_a(X)) + act_b(linear_b(X)); backward visits the branches in `order` ("ab" or "ba")."""
+
+    def __init__(self, act_a: Module, act_b: Module, order: str):
+        self.linear_a, self.linear_b = Linear(3, 4, rng=2), Linear(3, 4, rng=3)
+        self.act_a, self.act_b, self.order = act_a, act_b, order
+
+    def forward(self, X):
+        return self.act_a(self.linear_a(X)) + self.act_b(self.linear_b(X))
+
+    def backward(self, grad_output):
+        dX = 0.0
+        for branch in self.order:
+            linear, act = (self.linear_a, self.act_a) if branch == "a" else (self.linear_b, self.act_b)
+            dX = dX + linear.backward(act.backward(grad_output))
+        return dX
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+@pytest.mark.parametrize("make", [ReLU, Tanh, Sigmoid, lambda: LeakyReLU(0.1)])
+def test_a_custom_model_reusing_one_instance_never_gets_a_wrong_gradient_in_either_backward_order(order, make):
+    rng = np.random.default_rng(2)
+    X, G = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
+    shared = make()
+    reference = TwoBranches(make(), make(), order)
+    assert assert_no_wrong_gradient(TwoBranches(shared, shared, order), reference, X, G) == "raised"
+    assert gradcheck(TwoBranches(make(), make(), order), X), "the model itself, one instance per place, is right"
+
+
+def test_backward_twice_after_one_forward_raises_and_a_new_forward_allows_the_next_backward():
+    module = Scale(2.0)
+    x, g = np.array([1.0, -3.0]), np.array([0.5, 2.0])
+    module(x)
+    module.backward(g)
+    with pytest.raises(RuntimeError, match=r"Scale.backward: what forward saved was already used by a backward.*"
+                                           r"run forward again.*two places.*read it once"):
+        module.backward(g)
+    module(x)
+    assert_close(module.backward(g), 2.0 * g, rtol=1e-15)
+    assert_close(module.s.grad, np.array(2 * np.sum(g * x)), rtol=1e-15, msg="two passes: twice the gradient")
+
+
+def test_evaluation_forwards_then_a_training_step_work_and_hold_one_saved_input():
+    rng = np.random.default_rng(3)
+    X, G, X_val = rng.standard_normal((4, 2)), rng.standard_normal((4, 8)), rng.standard_normal((50, 2))
+    model, fresh = shared_relu_network(relu_second=ReLU()), shared_relu_network(relu_second=ReLU())
+    for _ in range(20):  # evaluation: forwards without a backward
+        model(X_val)
+    relu = model[1]
+    assert len(relu.saved_tensors) == 1, "only the last forward's input is kept, however many forwards ran"
+    model(X)
+    fresh(X)
+    assert_close(model.backward(G), fresh.backward(G), rtol=1e-15, msg="dX after evaluation forwards")
+    for (name, p), (_, q) in zip(model.named_parameters(), fresh.named_parameters()):
+        assert_close(p.grad, q.grad, rtol=1e-15, msg=f"{name}.grad after evaluation forwards")
+    assert all(vars(layer)["_saved"] is None for layer in model.layers), \
+        "after backward no module holds what its forward saved"
+
+
+def test_gradcheck_still_runs_forward_many_times_after_one_backward():
+    rng = np.random.default_rng(4)
+    model = Sequential(Linear(3, 5, rng=0), Tanh(), Linear(5, 4, rng=1), ReLU(), Linear(4, 2, rng=2), Sigmoid())
+    assert gradcheck(model, rng.standard_normal((6, 3)))
+    assert gradcheck(ForwardSequential(Linear(3, 4, rng=0), LeakyReLU(0.2), Linear(4, 1, rng=1)),
+                     rng.standard_normal((5, 3)))
+
+
+def test_a_forward_that_raises_leaves_later_passes_working():
+    model = shared_relu_network(relu_second=ReLU())
+    with pytest.raises(ValueError):
+        model(np.ones((3, 5)))  # the wrong number of columns: Linear refuses it inside the pass
+    assert model(np.ones((3, 2))).shape == (3, 8), "the next pass starts afresh"
+    with pytest.raises(RuntimeError, match="called twice in one forward pass"):
+        shared_relu_network()(np.ones((3, 2)))
+
+
+def test_nested_models_and_a_model_called_once_per_pass_are_fine():
+    inner = Sequential(Linear(3, 3, rng=0), Tanh())
+    outer = Sequential(Linear(2, 3, rng=1), inner, Linear(3, 1, rng=2))
+    X = np.random.default_rng(5).standard_normal((4, 2))
+    for _ in range(3):  # the same instances in successive passes
+        outer(X)
+    assert gradcheck(outer, X)
+    with pytest.raises(RuntimeError, match="this Sequential was called twice"):
+        Sequential(inner, inner)(np.ones((1, 3)))
+
+
+def test_weight_sharing_shares_parameters_not_instances():
+    """A layer reused at two places, PyTorch-style: two instances share the Parameter objects; each place keeps its
+    own saved input, and the shared .grad collects both contributions (the chain rule sums over paths)."""
+    first = Linear(4, 4, rng=0)
+    second = Linear(4, 4, rng=1)
+    second.weight, second.bias = first.weight, first.bias
+    model = Sequential(first, Tanh(), second)
+    assert len(model.parameters()) == 2, "the shared weight and bias, each once"
+    rng = np.random.default_rng(6)
+    X, G = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    model(X)
+    model.backward(G)
+    W, b = first.weight.data, first.bias.data
+
+    def L(W_):
+        return np.sum(G * (np.tanh(X @ W_ + b) @ W_ + b))
+
+    assert_close(first.weight.grad, numerical_gradient(L, W.copy()), rtol=1e-6, atol=1e-9,
+                 msg="the shared weight's gradient: both places")
+    assert gradcheck(model, X)
