@@ -1,17 +1,18 @@
-"""nnlib.classification (chapter 4): stable log-sum-exp, LogSoftmax, NLLLoss, CrossEntropyLoss.
+"""nnlib.classification (chapter 4): stable log-sum-exp, LogSoftmax, NLLLoss, CrossEntropyLoss, and for two classes
+binary_cross_entropy_with_logits and BCEWithLogitsLoss.
 
 References are computed independently of the implementation: exact sums in decimal arithmetic
 (no max subtracted, no overflow), values that PyTorch gives, and central differences in float64.
 """
 import math
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
 
-from nnlib.classification import (CrossEntropyLoss, LogSoftmax, NLLLoss, log_softmax, logsumexp,
-                                  nll_loss, softmax)
+from nnlib.classification import (BCEWithLogitsLoss, CrossEntropyLoss, LogSoftmax, NLLLoss,
+                                  binary_cross_entropy_with_logits, log_softmax, logsumexp, nll_loss, softmax)
 from nnlib.derivatives import numerical_gradient
 from nnlib.gradcheck import gradcheck
 from nnlib.layers import Linear, ReLU
@@ -254,9 +255,10 @@ def test_nll_loss_backward_matches_finite_differences(n, c, grad_output):
 
 def test_nll_loss_backward_by_hand():
     loss_fn = NLLLoss()
-    loss_fn(np.log(np.full((2, 3), 1 / 3)), np.array([2, 0]))
-    assert_close(loss_fn.backward(), np.array([[0.0, 0.0, -0.5], [-0.5, 0.0, 0.0]]), rtol=1e-15, atol=0)
-    assert_close(loss_fn.backward(-4.0), np.array([[0.0, 0.0, 2.0], [2.0, 0.0, 0.0]]), rtol=1e-15, atol=0)
+    for grad_output, expected in ((None, [[0.0, 0.0, -0.5], [-0.5, 0.0, 0.0]]), (-4.0, [[0.0, 0.0, 2.0], [2.0, 0.0, 0.0]])):
+        loss_fn(np.log(np.full((2, 3), 1 / 3)), np.array([2, 0]))  # a forward before each backward
+        grad = loss_fn.backward() if grad_output is None else loss_fn.backward(grad_output)
+        assert_close(grad, np.array(expected), rtol=1e-15, atol=0)
 
 
 def test_nll_loss_backward_before_forward():
@@ -376,3 +378,226 @@ def test_scores_must_be_a_batch_of_rows(loss):
 def test_cross_entropy_errors_name_the_logits():
     with pytest.raises(ValueError, match="logits has shape"):
         CrossEntropyLoss()(np.zeros((2, 3)), np.array([0, 1, 2]))
+
+
+# ---------------------------------------------------------------- binary cross-entropy on logits
+
+
+def exact_bce_terms(z, y):
+    """-[y log(sigmoid(z)) + (1 - y) log(1 - sigmoid(z))] elementwise, in 40-digit decimal arithmetic, from the
+    definition (1 - sigmoid(z) = 1 / (1 + e^z)); no shift, no overflow (decimal exponents reach 1e999999)."""
+    with localcontext() as context:
+        context.prec = 40
+        terms = []
+        for z_i, y_i in zip(np.ravel(z).tolist(), np.ravel(y).tolist()):
+            z_i, y_i = Decimal(z_i), Decimal(y_i)
+            log_p, log_not_p = -(1 + (-z_i).exp()).ln(), -(1 + z_i.exp()).ln()
+            terms.append(-(y_i * log_p + (1 - y_i) * log_not_p))
+        return terms
+
+
+def exact_bce(z, y):
+    """The mean of exact_bce_terms, rounded once to float64."""
+    terms = exact_bce_terms(z, y)
+    with localcontext() as context:
+        context.prec = 40
+        return float(sum(terms) / len(terms))
+
+
+def exact_sigmoid(z):
+    """1 / (1 + e^-z) elementwise in 40-digit decimal arithmetic, as a float64 array of z's shape."""
+    with localcontext() as context:
+        context.prec = 40
+        return np.array([float(1 / (1 + (-Decimal(v)).exp())) for v in np.ravel(z).tolist()]).reshape(np.shape(z))
+
+
+def bce_from_log1p(z, y):
+    """The loss for y in {0, 1} as math gives it: -log(sigmoid(z)) = log1p(e^-z) for y = 1, log1p(e^z) for y = 0
+    (math.exp overflows above 709, so only for moderate logits)."""
+    return math.fsum(math.log1p(math.exp(-z_i if y_i == 1 else z_i)) for z_i, y_i in zip(z, y)) / len(z)
+
+
+@pytest.mark.parametrize("shape", [(7,), (5, 1), (3, 4), (1,), (2, 3, 2), ()])
+def test_bce_matches_the_exact_definition(shape):
+    rng = np.random.default_rng(20)
+    z = rng.normal(scale=4.0, size=shape)
+    for y in (rng.integers(0, 2, size=shape).astype(float), rng.uniform(size=shape)):
+        for loss in (binary_cross_entropy_with_logits(z, y), BCEWithLogitsLoss()(z, y)):
+            assert isinstance(loss, float), type(loss)
+            assert_close(loss, exact_bce(z, y), rtol=1e-13, atol=1e-15, msg=f"shape {shape}")
+
+
+def test_bce_matches_math_log1p():
+    z = np.array([0.5, -1.0, 2.0, 0.0, 3.5, -7.25])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    assert_close(binary_cross_entropy_with_logits(z, y), bce_from_log1p(z, y), rtol=1e-15)
+
+
+def test_bce_of_a_single_logit_by_hand():
+    assert_close(binary_cross_entropy_with_logits(np.array([0.0]), np.array([0.3])), math.log(2.0), rtol=1e-15)
+    assert_close(binary_cross_entropy_with_logits(np.array([math.log(3.0)]), np.array([1.0])), math.log(4 / 3),
+                 rtol=1e-15)  # sigmoid(log 3) = 3/4
+    assert_close(binary_cross_entropy_with_logits(np.array([math.log(3.0)]), np.array([0.0])), math.log(4.0),
+                 rtol=1e-15)  # 1 - sigmoid(log 3) = 1/4
+
+
+@pytest.mark.parametrize("scale", [40.0, 800.0, 1e4, 3e5, 1e300])
+def test_bce_of_extreme_logits_is_finite_with_the_right_limits(scale):
+    z = np.array([scale, -scale, scale, -scale, scale, -scale])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.5, 0.5])  # right and sure, right and sure, wrong, wrong, soft, soft
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # no overflow, log(0) or 0 * inf, not even a warning
+        for i in range(6):
+            loss = binary_cross_entropy_with_logits(z[i:i + 1], y[i:i + 1])
+            assert np.isfinite(loss), (scale, i, loss)
+            # right and sure: e^-scale (0 in float64 beyond 745); wrong: scale; soft: scale / 2 (+ e^-scale)
+            limit = [0.0, 0.0, scale, scale, scale / 2, scale / 2][i]
+            assert_close(loss, limit, rtol=1e-15, atol=1e-15 if scale < 100 else 0.0,
+                         msg=f"the loss of logit {z[i]:g} against target {y[i]:g}")
+    if scale < 1e5:
+        assert_close(binary_cross_entropy_with_logits(z, y), exact_bce(z, y), rtol=1e-15)
+
+
+def test_bce_of_a_sure_right_answer_costs_next_to_nothing():
+    """At |z| = 40 the right class has probability 1 - 4.25e-18: its loss is 4.25e-18, to float64's absolute
+    precision (a loss that clips probabilities to [1e-7, 1 - 1e-7] gives 1e-7)."""
+    z, y = np.array([-40.0, 40.0, -20.0]), np.array([0.0, 1.0, 0.0])
+    for i in range(3):
+        assert_close(binary_cross_entropy_with_logits(z[i:i + 1], y[i:i + 1]), exact_bce(z[i:i + 1], y[i:i + 1]),
+                     rtol=1e-15, atol=1e-17, msg=f"logit {z[i]:g}, target {y[i]:g}")
+
+
+def test_bce_keeps_float32_without_overflow():
+    z = np.array([-100.0, -30.0, -2.0, 0.5, 20.0, 100.0], dtype=np.float32)  # exp overflows above 88.7 in float32
+    y = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0], dtype=np.float32)
+    loss_fn = BCEWithLogitsLoss()
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        loss = loss_fn(z, y)
+        grad = loss_fn.backward()
+    assert_close(loss, exact_bce(z, y), rtol=1e-6)
+    assert grad.dtype == np.float32, grad.dtype
+    assert_close(grad, (exact_sigmoid(z) - y) / 6, rtol=1e-6, atol=1e-8)
+
+
+def test_bce_accepts_integer_and_boolean_labels():
+    z = np.array([0.3, -2.0, 1.5])
+    expected = exact_bce(z, [1.0, 0.0, 1.0])
+    for y in (np.array([1, 0, 1]), np.array([True, False, True]), [1, 0, 1]):
+        assert_close(binary_cross_entropy_with_logits(z, y), expected, rtol=1e-14, msg=repr(y))
+    assert_close(binary_cross_entropy_with_logits(np.array([2, -1]), np.array([1, 0])), exact_bce([2, -1], [1, 0]),
+                 rtol=1e-14, msg="integer logits")
+
+
+def test_bce_does_not_modify_its_inputs():
+    z, y = np.random.default_rng(21).normal(size=(4, 1)), np.array([[1.0], [0.0], [0.5], [1.0]])
+    z_before, y_before = z.copy(), y.copy()
+    loss_fn = BCEWithLogitsLoss()
+    loss_fn(z, y)
+    loss_fn.backward(2.0)
+    assert_close(z, z_before, rtol=0, atol=0, msg="logits")
+    assert_close(y, y_before, rtol=0, atol=0, msg="target")
+
+
+@pytest.mark.parametrize("shape, grad_output", [((6,), 1.0), ((5, 1), 0.5), ((3, 4), -2.0), ((1,), 3.0)])
+def test_bce_backward_matches_finite_differences(shape, grad_output):
+    rng = np.random.default_rng(22)
+    z = rng.normal(scale=3.0, size=shape)
+    for y in (rng.integers(0, 2, size=shape).astype(float), rng.uniform(size=shape)):
+        loss_fn = BCEWithLogitsLoss()
+        loss_fn(z, y)
+        grad = loss_fn.backward(grad_output)
+        assert grad.shape == shape, grad.shape
+        expected = numerical_gradient(lambda v: grad_output * exact_bce(v, y), z, h=1e-6)
+        assert_close(grad, expected, rtol=1e-7, atol=1e-10)
+        assert_close(grad, grad_output * (exact_sigmoid(z) - y) / z.size, rtol=1e-14, atol=1e-17,
+                     msg="against (sigmoid(z) - y) / N in decimal arithmetic")
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 1), (3, 3)])
+def test_gradcheck_accepts_bce(shape):
+    rng = np.random.default_rng(23)
+    assert gradcheck(BCEWithLogitsLoss(), rng.normal(scale=2.0, size=shape), rng.uniform(size=shape))
+    assert gradcheck(BCEWithLogitsLoss(), rng.normal(scale=2.0, size=shape),
+                     rng.integers(0, 2, size=shape).astype(float))
+    model = Sequential(Linear(3, 6, rng=rng), ReLU(), Linear(6, 1, rng=rng))
+
+    class ModelAndLoss(BCEWithLogitsLoss):
+        """A model and its loss as one module, so that gradcheck checks the parameters through the loss."""
+        def forward(self, X, y):
+            return super().forward(model(X), y)
+
+        def backward(self, grad_output=1.0):
+            return model.backward(super().backward(grad_output))
+
+        def named_parameters(self):
+            return model.named_parameters()
+
+    assert gradcheck(ModelAndLoss(), rng.normal(size=(5, 3)), rng.integers(0, 2, size=(5, 1)).astype(float))
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e6])
+def test_bce_gradient_at_extreme_logits_is_finite_with_the_right_limits(scale):
+    z = np.array([scale, -scale, scale, -scale, scale, -scale, 0.0, 710.0, -710.0])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.5, 0.5, 0.25, 1.0, 0.0])
+    loss_fn = BCEWithLogitsLoss()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss_fn(z, y)
+        grad = loss_fn.backward()
+    # right and sure: 0; wrong and sure: +-1/N; soft: +-1/2N; at 0: (1/2 - 1/4) / N
+    assert_close(grad * 9, np.array([0.0, 0.0, 1.0, -1.0, 0.5, -0.5, 0.25, 0.0, 0.0]), rtol=1e-15, atol=1e-300)
+
+
+def test_bce_backward_scales_with_grad_output_and_is_bce_of_two_logits():
+    rng = np.random.default_rng(24)
+    z, labels = rng.normal(scale=3.0, size=8), rng.integers(0, 2, size=8)
+    bce, cross_entropy = BCEWithLogitsLoss(), CrossEntropyLoss()
+    two_logits = np.column_stack([np.zeros(8), z])  # softmax([0, z])[1] = sigmoid(z)
+    assert_close(bce(z, labels.astype(float)), cross_entropy(two_logits, labels), rtol=1e-14)
+    assert_close(bce.backward(-1.5), -1.5 * cross_entropy.backward()[:, 1], rtol=1e-13, atol=1e-17)
+
+
+def test_bce_backward_before_forward_and_twice():
+    loss_fn = BCEWithLogitsLoss()
+    with pytest.raises(RuntimeError, match="before forward"):
+        loss_fn.backward()
+    loss_fn(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match=r"grad_output has shape \(3,\)"):
+        loss_fn.backward(np.ones(3))
+
+
+@pytest.mark.parametrize("logits_shape, target_shape", [((4, 1), (4,)), ((4,), (4, 1)), ((4,), (3,)), ((2, 3), (3, 2))])
+def test_bce_shape_mismatch_names_both_shapes(logits_shape, target_shape):
+    for loss in (binary_cross_entropy_with_logits, BCEWithLogitsLoss()):
+        with pytest.raises(ValueError, match=re.escape(f"logits of shape {logits_shape} and target of shape "
+                                                       f"{target_shape}")):
+            loss(np.zeros(logits_shape), np.zeros(target_shape))
+
+
+@pytest.mark.parametrize("bad, where", [([0.0, 1.0, -1.0], "target[2] = -1.0"), ([0.0, 2.0, 1.0], "target[1] = 2.0"),
+                                        ([np.nan, 0.0, 1.0], "target[0] = nan")])
+def test_bce_targets_outside_0_1(bad, where):
+    with pytest.raises(ValueError, match=re.escape(where) + r".*not in \[0, 1\]"):
+        BCEWithLogitsLoss()(np.zeros(3), np.array(bad))
+
+
+def test_bce_rejects_empty_and_non_numeric_targets():
+    with pytest.raises(ValueError, match="at least one value"):
+        binary_cross_entropy_with_logits(np.zeros(0), np.zeros(0))
+    with pytest.raises(TypeError, match="numbers in \\[0, 1\\].*<U1"):
+        binary_cross_entropy_with_logits(np.zeros(2), np.array(["a", "b"]))
+
+
+def test_a_one_logit_classifier_learns_xor_clouds():
+    """Four clouds at (+-2, +-2), class 1 where x1 and x2 share a sign: no straight line separates them."""
+    rng = np.random.default_rng(0)
+    corner = np.array([[-2.0, -2.0], [2.0, 2.0], [-2.0, 2.0], [2.0, -2.0]])
+    cloud = np.repeat(np.arange(4), 50)
+    X = corner[cloud] + rng.normal(scale=0.5, size=(200, 2))
+    y = (cloud < 2).astype(float)[:, None]
+    model = Sequential(Linear(2, 16, rng=rng), ReLU(), Linear(16, 1, rng=rng))
+    loss_fn = BCEWithLogitsLoss()
+    before = loss_fn(model(X), y)
+    history = fit(model, loss_fn, SGD(model.parameters(), lr=0.1, momentum=0.9), X, y, batch_size=20,
+                  num_epochs=30, rng=1)
+    assert history["train_loss"][-1] < 0.1 < before, (before, history["train_loss"])
+    accuracy = np.mean((model(X) > 0) == (y > 0.5))
+    assert accuracy > 0.97, accuracy

@@ -103,6 +103,89 @@ ok("ceb_loop", "cross_entropy_backward", CE_ONEHOT + CE_RETURN, """        for i
         return grad_output * grad / len(target)
 """)
 
+# ---------------------------------------------------------------- binary_cross_entropy_with_logits
+BCE_SP = "    softplus = np.maximum(logits, 0.0) + np.log1p(np.exp(-np.abs(logits)))  # log(1 + e^z), shifted by max(0, z)\n"
+BCE_RETURN = "    return float(np.mean(softplus - target * logits))\n"
+bug("bce_naive_log_sigmoid", "bce_with_logits", BCE_SP + BCE_RETURN, """    p = 1.0 / (1.0 + np.exp(-logits))
+    return float(-np.mean(target * np.log(p) + (1.0 - target) * np.log(1.0 - p)))
+""")
+bug("bce_naive_softplus", "bce_with_logits", BCE_SP, "    softplus = np.log1p(np.exp(logits))\n")
+bug("bce_shift_without_abs", "bce_with_logits", BCE_SP,
+    "    softplus = np.maximum(logits, 0.0) + np.log1p(np.exp(-logits))\n")
+bug("bce_clip_probabilities", "bce_with_logits", BCE_SP + BCE_RETURN, """    p = np.clip(1.0 / (1.0 + np.exp(-logits)), 1e-7, 1.0 - 1e-7)
+    return float(-np.mean(target * np.log(p) + (1.0 - target) * np.log(1.0 - p)))
+""")
+bug("bce_clip_logits", "bce_with_logits", BCE_SP + BCE_RETURN, """    z = np.clip(logits, -30.0, 30.0)  # "no overflow" by clipping the logits
+    p = 1.0 / (1.0 + np.exp(-z))
+    return float(-np.mean(target * np.log(p) + (1.0 - target) * np.log(1.0 - p)))
+""")
+bug("bce_sum", "bce_with_logits", BCE_RETURN, "    return float(np.sum(softplus - target * logits))\n")
+bug("bce_mean_over_rows", "bce_with_logits", BCE_RETURN,
+    "    return float(np.sum(softplus - target * logits) / len(logits))\n")
+bug("bce_sign", "bce_with_logits", BCE_RETURN, "    return float(np.mean(softplus + target * logits))\n")
+bug("bce_target_swapped", "bce_with_logits", BCE_RETURN, "    return float(np.mean(softplus - (1.0 - target) * logits))\n")
+bug("bce_class_1_term_only", "bce_with_logits", BCE_RETURN,
+    "    return float(np.mean(target * (softplus - logits)))\n")
+bug("bce_array", "bce_with_logits", BCE_RETURN, "    return np.mean(softplus - target * logits, keepdims=True)\n")
+bug("bce_rounds_soft_targets", "bce_with_logits", BCE_RETURN,
+    "    return float(np.mean(softplus - np.round(target) * logits))\n")
+ok("bce_logaddexp", "bce_with_logits", BCE_SP + BCE_RETURN,
+   "    return float(np.mean(np.logaddexp(0.0, logits) - target * logits))\n")
+ok("bce_log_sigmoid_both_terms", "bce_with_logits", BCE_SP + BCE_RETURN, """    log_p = -np.logaddexp(0.0, -logits)         # log sigmoid(z)
+    log_not_p = -np.logaddexp(0.0, logits)      # log (1 - sigmoid(z))
+    return float(-np.mean(target * log_p + (1.0 - target) * log_not_p))
+""")
+ok("bce_pytorch_form", "bce_with_logits", BCE_SP + BCE_RETURN, """    m = np.maximum(-logits, 0.0)
+    loss = (1.0 - target) * logits + m + np.log(np.exp(-m) + np.exp(-logits - m))
+    return float(loss.mean())
+""")
+ok("bce_where_branches", "bce_with_logits", BCE_SP, """    with np.errstate(over="ignore"):  # the branch np.where does not pick may overflow
+        softplus = np.where(logits > 0, logits + np.log1p(np.exp(-logits)), np.log1p(np.exp(logits)))
+""")
+ok("bce_log_not_log1p_loop", "bce_with_logits", BCE_SP + BCE_RETURN, """    total = 0.0
+    for z, y in zip(logits.ravel(), target.ravel()):
+        total += max(z, 0.0) + np.log(1.0 + np.exp(-abs(z))) - y * z
+    return float(total / logits.size)
+""")
+ok("bce_own_logsumexp", "bce_with_logits", BCE_SP,
+   "    softplus = logsumexp(np.stack([np.zeros_like(logits), logits]), dim=0)  # exercise 1 on the pair {0, z}\n")
+
+# ---------------------------------------------------------------- BCEWithLogitsLoss.backward
+BCEB_PROBS = "        probs = np.exp(-np.logaddexp(0.0, -logits))  # sigmoid(logits), without overflow\n"
+BCEB_RETURN = "        return (probs - target) * (grad_output / logits.size)\n"
+bug("bceb_no_mean", "bce_with_logits_backward", BCEB_RETURN, "        return (probs - target) * grad_output\n")
+bug("bceb_sign", "bce_with_logits_backward", BCEB_RETURN,
+    "        return (target - probs) * (grad_output / logits.size)\n")
+bug("bceb_target_swapped", "bce_with_logits_backward", BCEB_RETURN,
+    "        return (probs - (1.0 - target)) * (grad_output / logits.size)\n")
+bug("bceb_no_grad_output", "bce_with_logits_backward", BCEB_RETURN, "        return (probs - target) / logits.size\n")
+bug("bceb_over_rows", "bce_with_logits_backward", BCEB_RETURN,
+    "        return (probs - target) * (grad_output / len(logits))\n")
+bug("bceb_flattened", "bce_with_logits_backward", BCEB_RETURN,
+    "        return ((probs - target) * (grad_output / logits.size)).ravel()\n")
+bug("bceb_sigmoid_ratio_overflows", "bce_with_logits_backward", BCEB_PROBS,
+    "        probs = np.exp(logits) / (1.0 + np.exp(logits))\n")
+bug("bceb_sigmoid_derivative_again", "bce_with_logits_backward", BCEB_RETURN,
+    "        return (probs - target) * probs * (1.0 - probs) * (grad_output / logits.size)\n")
+bug("bceb_float64", "bce_with_logits_backward", BCEB_PROBS,
+    "        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))\n")
+bug("bceb_clip_logits", "bce_with_logits_backward", BCEB_PROBS,
+    "        probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))\n")
+bug("bceb_in_place", "bce_with_logits_backward", BCEB_RETURN, """        target -= probs  # in place: the saved target becomes y - sigmoid(z)
+        return -target * (grad_output / logits.size)
+""")
+ok("bceb_naive_sigmoid", "bce_with_logits_backward", BCEB_PROBS, """        with np.errstate(over="ignore"):  # exp(-z) = inf for z << 0 gives 1 / inf = 0: the right value
+            probs = 1.0 / (1.0 + np.exp(-logits))
+""")
+ok("bceb_tanh", "bce_with_logits_backward", BCEB_PROBS, "        probs = 0.5 * (1.0 + np.tanh(logits / 2))\n")
+ok("bceb_where_branches", "bce_with_logits_backward", BCEB_PROBS, """        e = np.exp(-np.abs(logits))  # never overflows
+        probs = np.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+""")
+ok("bceb_chapter_3_sigmoid", "bce_with_logits_backward", BCEB_PROBS + BCEB_RETURN, """        from nnlib.layers import Sigmoid  # chapter 3
+        n = logits.size
+        return grad_output * (Sigmoid()(logits) - target) / n
+""")
+
 BUGS, ALTERNATIVES = _catalogue.bugs, _catalogue.alternatives
 EQUIVALENT: dict[str, str] = {
     "logsumexp line 15: 0.0 -> 1.0": "the shift of a slice with no finite maximum: any finite shift gives the "
