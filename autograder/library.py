@@ -4,7 +4,7 @@ later chapter.
 The course's nnlib holds the reference modules of every chapter: the answers. While chapter N is
 checked (`course.py check N`) or graded, its kernel imports a copy of nnlib that holds
 
-- the modules written by hand (`testing`, `plaindata`, `data`, the package files), which give
+- the modules written by hand (`testing`, `plaindata`, `data`, `referee`, the package files), which give
   nothing away;
 - the modules of chapters 1 .. N-1: for grading, the course's reference versions; for `check`,
   the library the learner's code will run with (their own export where they made one, else the

@@ -37,7 +37,7 @@ from nnlib.training import fit
 
 
 def mse(y_hat: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((y_hat - y) ** 2))
+    return float(np.mean(np.square(y_hat - y)))
 
 
 def set_parameters(layer: Linear, weight: np.ndarray, bias: np.ndarray | float) -> Linear:
@@ -151,16 +151,13 @@ class Network(Module):
         self.loss_fn = loss_fn
 
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """X (N, in_features) -> the last layer's output (N, out_features)."""
-        for layer in self.layers:
-            X = layer(X)
-        return X
+        """X (N, in_features) -> the last layer's output (N, out_features): nnlib's Sequential of the layers."""
+        self.chain = Sequential(*self.layers)
+        return self.chain(X)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """dE/d(output) (N, out_features) -> dE/dX (N, in_features)."""
-        for layer in reversed(self.layers):
-            grad_output = layer.backward(grad_output)
-        return grad_output
+        return self.chain.backward(grad_output)
 
     def fit(self, x_train: np.ndarray, y_train: np.ndarray, num_epochs: int, lr: float) -> list[float]:
         """x_train (samples, 1, in_features), y_train (samples, 1, out_features) -> the error of every epoch:
@@ -287,7 +284,7 @@ def four_sample_losses(seed: int, num_steps: int = 50, lr: float = 0.1) -> list[
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
-            p.data -= lr * p.grad
+            p.data = p.data - lr * p.grad
         losses.append(loss.data)
     return losses
 
