@@ -1,7 +1,8 @@
 # Generated from solutions/04_classification/classification.ipynb: the course's reference solution.
 # Do not edit: edit the notebook, then run `python3 course.py build`.
 
-"""Classification: stable logsumexp, softmax and log_softmax; LogSoftmax, NLLLoss and CrossEntropyLoss."""
+"""Classification: stable logsumexp, softmax and log_softmax; LogSoftmax, NLLLoss and CrossEntropyLoss; for two
+classes, binary_cross_entropy_with_logits and BCEWithLogitsLoss."""
 import numpy as np
 
 from nnlib.module import Module
@@ -184,3 +185,84 @@ class CrossEntropyLoss(Module):
         grad = probs.copy()
         grad[np.arange(n), target] -= 1.0
         return grad * (grad_output / n)
+
+
+def _check_binary_target(logits, target) -> tuple[np.ndarray, np.ndarray]:
+    """Check binary targets against logits; return both as float arrays of the logits' dtype.
+
+    Args:
+        logits: array of any shape, e.g. (N,) or (N, 1); an integer array becomes float64.
+        target: array (or list) of the same shape: 0 or 1 for a class, or a probability in [0, 1].
+    Returns:
+        (logits, target), float arrays of that shape, target in the logits' dtype.
+    Raises:
+        ValueError: the shapes differ, there is no value, or a target is outside [0, 1] (or nan).
+        TypeError: the target does not hold numbers.
+    """
+    logits = np.asarray(logits)
+    if logits.dtype.kind != "f":
+        logits = logits.astype(np.float64)
+    target = np.asarray(target)
+    if target.shape != logits.shape:
+        raise ValueError(f"logits and target must have the same shape, got logits of shape {logits.shape} and "
+                         f"target of shape {target.shape} (numpy would broadcast them into a meaningless loss)")
+    if logits.size == 0:
+        raise ValueError(f"logits must hold at least one value, got shape {logits.shape}")
+    if target.dtype.kind not in "biuf":
+        raise TypeError(f"target must hold numbers in [0, 1], got dtype {target.dtype}")
+    target = target.astype(logits.dtype)
+    outside = ~((target >= 0) & (target <= 1))  # written so that nan counts as outside
+    if outside.any():
+        where = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(f"target{list(where)} = {target[where]} is not in [0, 1]: binary targets are 0 or 1 "
+                         "(or probabilities in between)")
+    return logits, target
+
+
+def binary_cross_entropy_with_logits(logits: np.ndarray, target: np.ndarray) -> float:
+    """The binary cross-entropy of sigmoid(logits) against target, averaged over every element (PyTorch's
+    binary_cross_entropy_with_logits, reduction='mean').
+
+    Args:
+        logits: array of any shape, e.g. (N,) or (N, 1): each example's logit (the log-odds of class 1).
+        target: array of the same shape: 1 for class 1, 0 for class 0, or a probability in between.
+    Returns:
+        float: the mean over all elements of -[y log(sigmoid(z)) + (1 - y) log(1 - sigmoid(z))], finite and
+        accurate for logits of any size (|z| = 1e4 and beyond).
+    Raises:
+        ValueError, TypeError: for a target of another shape, or not in [0, 1] (see _check_binary_target).
+    """
+    logits, target = _check_binary_target(logits, target)
+    softplus = np.maximum(logits, 0.0) + np.log1p(np.exp(-np.abs(logits)))  # log(1 + e^z), shifted by max(0, z)
+    return float(np.mean(softplus - target * logits))
+
+
+class BCEWithLogitsLoss(Module):
+    """Sigmoid and binary cross-entropy fused, on logits (PyTorch's nn.BCEWithLogitsLoss, reduction='mean').
+
+    forward(logits, target): logits of any shape, e.g. (N,) or (N, 1), and target of the same shape, with
+        values in [0, 1] -> float, binary_cross_entropy_with_logits(logits, target).
+    backward(grad_output=1.0) -> dL/d(logits), of the logits' shape and dtype. The target is not
+        differentiated.
+    """
+
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
+        logits, target = _check_binary_target(logits, target)
+        loss = binary_cross_entropy_with_logits(logits, target)
+        self.save_for_backward(logits, target)
+        return loss
+
+    def backward(self, grad_output: float = 1.0) -> np.ndarray:
+        """The gradient of the final loss with respect to the saved logits.
+
+        Args:
+            grad_output: a number, the gradient of the final loss with respect to this loss (1.0 if it
+                is the loss).
+        Returns:
+            array of the logits' shape and dtype, e.g. (N,) or (N, 1), finite for logits of any size
+            (|z| = 1e4 and beyond). The saved arrays are left unchanged.
+        """
+        logits, target = self.saved_tensors
+        self._check_grad_output(grad_output, ())
+        probs = np.exp(-np.logaddexp(0.0, -logits))  # sigmoid(logits), without overflow
+        return (probs - target) * (grad_output / logits.size)

@@ -22,6 +22,12 @@ class Parameter:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
 
 
+class _ForwardPass:
+    """Counts forward passes: a pass begins when a module is called while no module call is running."""
+    depth = 0    # the module calls running now, one inside the other
+    number = 0   # the passes begun so far
+
+
 class Module:
     """The base class of layers, losses and models: a function that knows its backward pass.
 
@@ -31,6 +37,11 @@ class Module:
             output's shape; it returns dL/d(input), of the (first) input's shape, and ADDS dL/dp to p.grad
             for each of its parameters p.
     and keeps its Parameters in attributes (directly, in lists or tuples, or inside sub-modules).
+
+    One forward, one backward: backward reads what the last forward saved, once (saved_tensors frees it).
+    One instance, one place: an instance is called at most once per forward pass of a model, since a
+    second call would replace what the first saved. Both rules raise a RuntimeError when broken, so that
+    a model never gets a wrong gradient.
     """
 
     def forward(self, *inputs):
@@ -40,19 +51,41 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
     def __call__(self, *inputs):
-        return self.forward(*inputs)
+        """Run forward(*inputs); a RuntimeError if this instance was already called in this forward pass."""
+        if _ForwardPass.depth == 0:  # no module call is running: a new forward pass begins
+            _ForwardPass.number += 1
+        elif vars(self).get("_pass") == _ForwardPass.number:
+            name = type(self).__name__
+            raise RuntimeError(f"this {name} was called twice in one forward pass: one instance at two places "
+                               f"of a model keeps only what its last call saved, so its backward would be wrong. "
+                               f"Give each place its own {name}; to share weights, share the Parameter objects")
+        self._pass = _ForwardPass.number
+        _ForwardPass.depth += 1
+        try:
+            return self.forward(*inputs)
+        finally:
+            _ForwardPass.depth -= 1
 
     def save_for_backward(self, *arrays) -> None:
-        """Keep arrays for the backward pass (call it in forward); read them back with saved_tensors."""
+        """Keep arrays for the backward pass (call it in forward); backward reads them once, with saved_tensors."""
         self._saved = arrays
 
     @property
     def saved_tensors(self) -> tuple:
-        """The arrays that forward saved; a RuntimeError if forward has not run yet."""
+        """The arrays that forward saved, handed over once: reading them frees them, as PyTorch frees what
+        forward saved once backward has used it. A RuntimeError before any forward, or on a second read."""
+        name = type(self).__name__
         if "_saved" not in vars(self):
-            raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
+            raise RuntimeError(f"{name}.backward was called before forward: "
                                "call forward first, it saves what backward needs")
-        return self._saved
+        saved, self._saved = self._saved, None
+        if saved is None:
+            raise RuntimeError(f"{name}.backward: what forward saved was already used by a backward. Either "
+                               "backward ran twice after one forward (run forward again before each backward, "
+                               f"as PyTorch requires), or one {name} instance sits at two places in one model "
+                               "(give each place its own instance; to share weights, share the Parameter "
+                               "objects), or backward read saved_tensors twice (read it once)")
+        return saved
 
     def _check_grad_output(self, grad_output, shape: tuple) -> None:
         """Raise ValueError unless grad_output has the output's shape."""
