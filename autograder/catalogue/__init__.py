@@ -1,7 +1,7 @@
 """The audit's catalogue: plausible learner bugs and correct alternatives, per chapter.
 
 One module per chapter, named after it without its number (`derivatives`, `autograd`, `backprop`,
-`classification`, `mnist`), holding four names:
+`classification`, `mnist`, `cnn`), holding four names:
 
     BUGS          [Mutant]: a bug a learner could write; it must lose points in the tests of its
                   own exercise (it may lose points in later exercises that build on it too)
