@@ -31,64 +31,28 @@ when other processes compete for the two cores. A benchmark prints figures; it a
 """
 from __future__ import annotations
 
-import argparse
-import ctypes
 import os
-import statistics
 import sys
 import time
-from itertools import islice
 from pathlib import Path
 
-ARGS = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ARGS.add_argument("--threads", type=int, default=1, help="BLAS (and torch) threads, default 1")
-ARGS.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, default 0 1 2")
-ARGS.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
-ARGS.add_argument("--target", type=float, default=0.99, help="test accuracy to reach, default 0.99")
-ARGS.add_argument("--no-mallopt", action="store_true", help="leave glibc's allocator at its defaults")
-OPTIONS = ARGS.parse_args()
-for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = str(OPTIONS.threads)  # read by the BLAS libraries when they load: before numpy
+import options
 
-
-def keep_freed_memory() -> str:
-    """Ask glibc's malloc to serve large arrays from its heap and never give freed memory back to the system."""
-    if OPTIONS.no_mallopt:
-        return "glibc malloc at its defaults (--no-mallopt)"
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return "not glibc: allocator left at its defaults"
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's malloc.h
-    if libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1):
-        return "glibc malloc keeps freed memory (mallopt: mmap threshold 1 GiB, trim threshold 2 GiB)"
-    return "mallopt refused: allocator left at its defaults"
-
-
-ALLOCATOR = keep_freed_memory()
-
+OPTIONS = options.parse(__doc__.splitlines()[0], target=0.99, mallopt=True)
+ALLOCATOR = "glibc malloc at its defaults (--no-mallopt)" if OPTIONS.no_mallopt else options.keep_freed_memory()
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
+import race  # noqa: E402
 from nnlib.classification import LogSoftmax, NLLLoss  # noqa: E402
 from nnlib.conv import Conv2d, Flatten, MaxPool2d  # noqa: E402
-from nnlib.data import batches, load_mnist  # noqa: E402
+from nnlib.data import load_mnist  # noqa: E402
 from nnlib.layers import Linear, ReLU  # noqa: E402
 from nnlib.module import Sequential  # noqa: E402
 from nnlib.optim import SGD  # noqa: E402
 from nnlib.trainer import one_cycle_lr, train_step  # noqa: E402
 
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:
-    threadpool_limits = threadpool_info = None
-try:
-    if OPTIONS.no_torch:
-        raise ImportError
-    import torch
-except ImportError:
-    torch = None
-
+torch = race.import_torch(OPTIONS)
 BATCH_SIZE, MAX_LR, MOMENTUM, NUM_EPOCHS = 32, 0.025, 0.9, 3
 C1, C2, K, HIDDEN = 16, 32, 5, 128         # filters of the two convolutions, kernel size, hidden units
 FEATURES = C2 * 4 * 4                      # 28 -> conv 24 -> pool 12 -> conv 8 -> pool 4
@@ -214,65 +178,10 @@ class TorchRun:
         return correct / len(X)
 
 
-def race(seed: int, train_data, test_data) -> dict[str, dict]:
-    """Train every framework from the same start, half an epoch at a time, in alternating order.
-
-    Returns {framework: {"seconds": training time to the target or None, "epochs": epochs to the target or None,
-    "epoch_seconds": training time per epoch (over the steps it took), "accuracies": [test accuracy at each
-    evaluation]}}.
-    """
-    (X, y), (X_test, y_test) = train_data, test_data
-    steps_per_epoch = -(-len(X) // BATCH_SIZE)
-    total_steps = NUM_EPOCHS * steps_per_epoch
-    runs = [NnlibRun(seed, total_steps)]
-    if torch is not None:
-        runs.append(TorchRun(runs[0].initial_weights(), total_steps))
-    results = {run.name: {"seconds": None, "epochs": None, "accuracies": [], "clock": 0.0} for run in runs}
-    half = steps_per_epoch // 2
-    chunk_number = 0
-    for epoch in range(NUM_EPOCHS):
-        # every framework gets the same shuffled batches: the same generator, seeded the same way
-        streams = {run.name: batches(X, y, BATCH_SIZE, rng=np.random.default_rng((seed, epoch))) for run in runs}
-        for part, size in ((0.5, half), (1.0, steps_per_epoch - half)):
-            order = runs if chunk_number % 2 == 0 else runs[::-1]
-            chunk_number += 1
-            for run in order:
-                result = results[run.name]
-                if result["seconds"] is not None:
-                    continue  # this one has reached the target
-                start = time.perf_counter()
-                run.train(islice(streams[run.name], size))
-                result["clock"] += time.perf_counter() - start
-                result["accuracies"].append(run.test_accuracy(X_test, y_test))
-                if result["accuracies"][-1] >= OPTIONS.target:
-                    result["seconds"] = result["clock"]
-                    result["epochs"] = epoch + part
-        if all(result["seconds"] is not None for result in results.values()):
-            break
-    for run in runs:
-        result = results[run.name]
-        result["epoch_seconds"] = result.pop("clock") / run.step * steps_per_epoch
-    return results
-
 
 def main() -> None:
-    if threadpool_limits is not None:
-        threadpool_limits(OPTIONS.threads)
-        libraries = ", ".join(f"{info['internal_api']} {info['version']} ({info['num_threads']} threads)"
-                              for info in threadpool_info())
-        how = f"threadpoolctl: {libraries}"
-    else:
-        how = "environment variables OMP/OPENBLAS/MKL_NUM_THREADS, set before numpy was imported"
-    if torch is not None:
-        torch.set_num_threads(OPTIONS.threads)
-    print(f"BLAS threads: {OPTIONS.threads} ({how})" +
-          (f"; torch threads: {torch.get_num_threads()}" if torch is not None else ""))
+    race.print_setup(OPTIONS, torch)
     print(f"allocator: {ALLOCATOR}")
-    print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f} "
-          "(other processes running at the same time slow both frameworks down)")
-    print(f"numpy {np.__version__}; " + (f"PyTorch {torch.__version__}" if torch is not None else
-                                        "PyTorch not installed: its half of the benchmark is skipped "
-                                        "(it is optional: pip install torch)"))
     train_data, test_data = load_data()
     rates = gemm_rates()
     print(f"float32 GEMM rate of the network's products for a batch of {BATCH_SIZE}: numpy "
@@ -280,48 +189,25 @@ def main() -> None:
                                                   else "") +
           f"; numpy on a 1024^3 product: {rates['numpy 1024^3'] / 1e9:.1f} GFLOP/s")
     print(f"recipe: conv{K}x{K}-{C1} ReLU maxpool2 conv{K}x{K}-{C2} ReLU maxpool2 Linear({FEATURES}, {HIDDEN}) ReLU "
-          f"Linear({HIDDEN}, 10), batch "
-          f"{BATCH_SIZE}, SGD momentum {MOMENTUM}, one-cycle max_lr {MAX_LR} over {NUM_EPOCHS} epochs; target "
-          f"{OPTIONS.target:.1%} test accuracy, evaluated every half epoch\n")
+          f"Linear({HIDDEN}, 10), batch {BATCH_SIZE}, SGD momentum {MOMENTUM}, one-cycle max_lr {MAX_LR} over "
+          f"{NUM_EPOCHS} epochs; target {OPTIONS.target:.1%} test accuracy, evaluated every half epoch\n")
 
-    times, epochs, epoch_times = {}, {}, {}
+    total_steps = NUM_EPOCHS * -(-len(train_data[0]) // BATCH_SIZE)
+    per_seed = []
     for seed in OPTIONS.seeds:
-        results = race(seed, train_data, test_data)
-        for name, result in results.items():
-            times.setdefault(name, []).append(result["seconds"])
-            epochs.setdefault(name, []).append(result["epochs"])
-            epoch_times.setdefault(name, []).append(result["epoch_seconds"])
-            reached = (f"{result['seconds']:.1f} s ({result['epochs']:g} epochs)" if result["seconds"] is not None
-                       else f"not reached in {NUM_EPOCHS} epochs")
-            accuracies = " ".join(f"{a:.2%}" for a in result["accuracies"])
-            print(f"seed {seed} {name:8s} time to {OPTIONS.target:.0%}: {reached}; epoch time "
-                  f"{result['epoch_seconds']:.1f} s; test accuracy per half epoch: {accuracies}", flush=True)
-
-    print()
-    medians = {}
-    for name, seconds in times.items():
-        reached = [s for s in seconds if s is not None]
-        if len(reached) == len(seconds):
-            medians[name] = statistics.median(reached)
-            print(f"{name:8s} median time to {OPTIONS.target:.0%} over {len(seconds)} seeds: {medians[name]:.1f} s "
-                  f"(epochs: {', '.join(f'{e:g}' for e in epochs[name])})")
-        else:
-            print(f"{name:8s} reached {OPTIONS.target:.0%} in {len(reached)} of {len(seconds)} seeds")
-    if len(medians) == 2:
-        print(f"ratio nnlib / PyTorch of the times to {OPTIONS.target:.0%}: "
-              f"{medians['nnlib'] / medians['PyTorch']:.2f} (target: <= 0.7)")
+        runs = [NnlibRun(seed, total_steps)]
+        if torch is not None:
+            runs.append(TorchRun(runs[0].initial_weights(), total_steps))
+        per_seed.append(race.race(runs, seed, train_data, test_data, BATCH_SIZE, NUM_EPOCHS, OPTIONS.target))
+        race.print_seed(seed, per_seed[-1], OPTIONS.target, NUM_EPOCHS)
+    epoch_medians = race.print_summary(per_seed, OPTIONS.target, ratio_target=0.7)
     flops = flops_per_epoch(len(train_data[0]))
-    for name, seconds in epoch_times.items():
-        epoch = statistics.median(seconds)
+    for name, epoch in epoch_medians.items():
         rate = rates["numpy" if name == "nnlib" else "torch"]
         bound = flops / rate
-        print(f"{name:8s} epoch time (median of {len(seconds)} seeds): {epoch:.2f} s; lower bound "
+        print(f"{name:8s} epoch time (median of {len(per_seed)} seeds): {epoch:.2f} s; lower bound "
               f"{flops / 1e9:.0f} GFLOP / {rate / 1e9:.1f} GFLOP/s (its GEMM rate on these products) = {bound:.2f} s "
               f"({epoch / bound:.1f}x the bound); at the 1024^3 rate: {flops / rates['numpy 1024^3']:.2f} s")
-    if len(epoch_times) == 2:
-        ratio = statistics.median(epoch_times["nnlib"]) / statistics.median(epoch_times["PyTorch"])
-        print(f"ratio nnlib / PyTorch of the epoch times: {ratio:.2f} (the same work for both: steadier than the "
-              "times to the target, which jump by half an epoch when one framework crosses it one evaluation later)")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

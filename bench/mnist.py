@@ -21,45 +21,27 @@ installed) and torch.set_num_threads. A benchmark prints figures; it asserts not
 """
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
 import time
-from itertools import islice
 from pathlib import Path
 
-ARGS = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ARGS.add_argument("--threads", type=int, default=1, help="BLAS (and torch) threads, default 1")
-ARGS.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, default 0 1 2")
-ARGS.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
-ARGS.add_argument("--target", type=float, default=0.98, help="test accuracy to reach, default 0.98")
-OPTIONS = ARGS.parse_args()
-for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = str(OPTIONS.threads)  # read by the BLAS libraries when they load: before numpy
+import options
 
+OPTIONS = options.parse(__doc__.splitlines()[0], target=0.98)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
+import race  # noqa: E402
 from nnlib.classification import LogSoftmax, NLLLoss  # noqa: E402
-from nnlib.data import batches, load_mnist  # noqa: E402
+from nnlib.data import load_mnist  # noqa: E402
 from nnlib.layers import Linear, ReLU  # noqa: E402
 from nnlib.metrics import accuracy  # noqa: E402
 from nnlib.module import Sequential  # noqa: E402
 from nnlib.optim import SGD  # noqa: E402
 from nnlib.trainer import one_cycle_lr, train_step  # noqa: E402
 
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:
-    threadpool_limits = threadpool_info = None
-try:
-    if OPTIONS.no_torch:
-        raise ImportError
-    import torch
-except ImportError:
-    torch = None
-
+torch = race.import_torch(OPTIONS)
 HIDDEN, BATCH_SIZE, MAX_LR, MOMENTUM, NUM_EPOCHS = 256, 64, 0.05, 0.9, 4
 
 
@@ -155,64 +137,9 @@ class TorchRun:
             return float((self.model(torch.from_numpy(X)).argmax(dim=1).numpy() == y).mean())
 
 
-def race(seed: int, train_data, test_data) -> dict[str, dict]:
-    """Train every framework from the same start, half an epoch at a time, in alternating order.
-
-    Returns {framework: {"seconds": training time to the target or None, "epochs": epochs to the target or None,
-    "epoch_seconds": training time per epoch (over the steps it took), "accuracies": [test accuracy at each
-    evaluation]}}.
-    """
-    (X, y), (X_test, y_test) = train_data, test_data
-    steps_per_epoch = -(-len(X) // BATCH_SIZE)
-    total_steps = NUM_EPOCHS * steps_per_epoch
-    runs = [NnlibRun(seed, total_steps)]
-    if torch is not None:
-        runs.append(TorchRun(runs[0].initial_weights(), total_steps))
-    results = {run.name: {"seconds": None, "epochs": None, "accuracies": [], "clock": 0.0} for run in runs}
-    half = steps_per_epoch // 2
-    chunk_number = 0
-    for epoch in range(NUM_EPOCHS):
-        # every framework gets the same shuffled batches: the same generator, seeded the same way
-        streams = {run.name: batches(X, y, BATCH_SIZE, rng=np.random.default_rng((seed, epoch))) for run in runs}
-        for part, size in ((0.5, half), (1.0, steps_per_epoch - half)):
-            order = runs if chunk_number % 2 == 0 else runs[::-1]
-            chunk_number += 1
-            for run in order:
-                result = results[run.name]
-                if result["seconds"] is not None:
-                    continue  # this one has reached the target
-                start = time.perf_counter()
-                run.train(islice(streams[run.name], size))
-                result["clock"] += time.perf_counter() - start
-                result["accuracies"].append(run.test_accuracy(X_test, y_test))
-                if result["accuracies"][-1] >= OPTIONS.target:
-                    result["seconds"] = result["clock"]
-                    result["epochs"] = epoch + part
-        if all(result["seconds"] is not None for result in results.values()):
-            break
-    for run in runs:
-        result = results[run.name]
-        result["epoch_seconds"] = result.pop("clock") / run.step * steps_per_epoch
-    return results
-
 
 def main() -> None:
-    if threadpool_limits is not None:
-        threadpool_limits(OPTIONS.threads)
-        libraries = ", ".join(f"{info['internal_api']} {info['version']} ({info['num_threads']} threads)"
-                              for info in threadpool_info())
-        how = f"threadpoolctl: {libraries}"
-    else:
-        how = "environment variables OMP/OPENBLAS/MKL_NUM_THREADS, set before numpy was imported"
-    if torch is not None:
-        torch.set_num_threads(OPTIONS.threads)
-    print(f"BLAS threads: {OPTIONS.threads} ({how})" +
-          (f"; torch threads: {torch.get_num_threads()}" if torch is not None else ""))
-    print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f} "
-          "(other processes running at the same time slow both frameworks down)")
-    print(f"numpy {np.__version__}; " + (f"PyTorch {torch.__version__}" if torch is not None else
-                                        "PyTorch not installed: its half of the benchmark is skipped "
-                                        "(it is optional: pip install torch)"))
+    race.print_setup(OPTIONS, torch)
     train_data, test_data = load_data()
     numpy_rate, torch_rate = gemm_rate()
     print(f"float32 GEMM rate, first layer's three products for a batch of {BATCH_SIZE}: "
@@ -220,47 +147,24 @@ def main() -> None:
     print(f"recipe: 784-{HIDDEN}-10, batch {BATCH_SIZE}, SGD momentum {MOMENTUM}, one-cycle max_lr {MAX_LR} over "
           f"{NUM_EPOCHS} epochs; target {OPTIONS.target:.1%} test accuracy, evaluated every half epoch\n")
 
-    times = {}
-    epoch_times = {}
+    total_steps = NUM_EPOCHS * -(-len(train_data[0]) // BATCH_SIZE)
+    per_seed = []
     for seed in OPTIONS.seeds:
-        results = race(seed, train_data, test_data)
-        for name, result in results.items():
-            times.setdefault(name, []).append(result["seconds"])
-            epoch_times.setdefault(name, []).append(result["epoch_seconds"])
-            reached = (f"{result['seconds']:.2f} s ({result['epochs']:g} epochs)" if result["seconds"] is not None
-                       else f"not reached in {NUM_EPOCHS} epochs")
-            accuracies = " ".join(f"{a:.2%}" for a in result["accuracies"])
-            print(f"seed {seed} {name:8s} time to {OPTIONS.target:.0%}: {reached}; test accuracy per half epoch: "
-                  f"{accuracies}")
-
-    print()
-    medians = {}
-    for name, seconds in times.items():
-        reached = [s for s in seconds if s is not None]
-        if len(reached) == len(seconds):
-            medians[name] = statistics.median(reached)
-            print(f"{name:8s} median time to {OPTIONS.target:.0%} over {len(seconds)} seeds: {medians[name]:.2f} s")
-        else:
-            print(f"{name:8s} reached {OPTIONS.target:.0%} in {len(reached)} of {len(seconds)} seeds")
-    if len(medians) == 2:
-        print(f"ratio nnlib / PyTorch of the times to {OPTIONS.target:.0%}: {medians['nnlib'] / medians['PyTorch']:.2f} "
-              "(target: <= 0.8)")
+        runs = [NnlibRun(seed, total_steps)]
+        if torch is not None:
+            runs.append(TorchRun(runs[0].initial_weights(), total_steps))
+        per_seed.append(race.race(runs, seed, train_data, test_data, BATCH_SIZE, NUM_EPOCHS, OPTIONS.target))
+        race.print_seed(seed, per_seed[-1], OPTIONS.target, NUM_EPOCHS)
+    epoch_medians = race.print_summary(per_seed, OPTIONS.target, ratio_target=0.8)
     # Per example, each Linear layer does three products of 2 x weights flops (forward, dL/dW, dL/dX),
     # except the first, which skips dL/dX (the data's gradient): both frameworks skip it.
     first, second = 784 * HIDDEN, HIDDEN * 10
     flops = 2 * (2 * first + 3 * second) * len(train_data[0])
-    for name, seconds in epoch_times.items():
-        if seconds:
-            epoch = statistics.median(seconds)
-            bound = flops / numpy_rate
-            print(f"{name:8s} epoch time (median of {len(seconds)} seeds): {epoch:.2f} s; lower bound "
-                  f"{flops / 1e9:.1f} GFLOP (2 products of the first layer, 3 of the second) / "
-                  f"{numpy_rate / 1e9:.1f} GFLOP/s = {bound:.2f} s ({epoch / bound:.1f}x the bound)")
-    if len(epoch_times) == 2:
-        ratio = statistics.median(epoch_times["nnlib"]) / statistics.median(epoch_times["PyTorch"])
-        print(f"ratio nnlib / PyTorch of the epoch times: {ratio:.2f} (the same work for both: steadier than the "
-              "times to the target, which jump by half an epoch when rounding makes one framework cross it one "
-              "evaluation later)")
+    bound = flops / numpy_rate
+    for name, epoch in epoch_medians.items():
+        print(f"{name:8s} epoch time (median of {len(per_seed)} seeds): {epoch:.2f} s; lower bound "
+              f"{flops / 1e9:.1f} GFLOP (2 products of the first layer, 3 of the second) / "
+              f"{numpy_rate / 1e9:.1f} GFLOP/s = {bound:.2f} s ({epoch / bound:.1f}x the bound)")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

@@ -1,0 +1,132 @@
+"""What bench/mnist.py and bench/cnn.py share: the setup report, the race of nnlib against PyTorch from the same
+start, half an epoch at a time, and the summary of the times to the target.
+
+A framework's side of the race is an object with `name`, `step` (the steps taken so far), `train(mini_batches)`
+and `test_accuracy(X, y)`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from itertools import islice
+from types import ModuleType
+from typing import Protocol
+
+import numpy as np
+
+from nnlib.data import batches
+
+
+class Run(Protocol):
+    name: str
+    step: int
+
+    def train(self, mini_batches) -> None: ...
+
+    def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float: ...
+
+
+def import_torch(options: argparse.Namespace) -> ModuleType | None:
+    """PyTorch, with options.threads threads; None if it is not installed or --no-torch."""
+    if options.no_torch:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(options.threads)
+    return torch
+
+
+def print_setup(options: argparse.Namespace, torch: ModuleType | None) -> None:
+    """Print the thread counts (limited with threadpoolctl where it is installed), the machine's load, versions."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        how = "environment variables OMP/OPENBLAS/MKL_NUM_THREADS, set before numpy was imported"
+    else:
+        threadpool_limits(options.threads)
+        how = "threadpoolctl: " + ", ".join(f"{info['internal_api']} {info['version']} ({info['num_threads']} threads)"
+                                            for info in threadpool_info())
+    print(f"BLAS threads: {options.threads} ({how})" +
+          (f"; torch threads: {torch.get_num_threads()}" if torch is not None else ""))
+    print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f} "
+          "(other processes running at the same time slow both frameworks down)")
+    print(f"numpy {np.__version__}; " + (f"PyTorch {torch.__version__}" if torch is not None else
+                                        "PyTorch not installed: its half of the benchmark is skipped "
+                                        "(it is optional: pip install torch)"))
+
+
+def race(runs: list[Run], seed: int, train_data, test_data, batch_size: int, num_epochs: int,
+         target: float) -> dict[str, dict]:
+    """Train every run from the same start, half an epoch at a time, in alternating order, until each reaches target.
+
+    Every run gets the same shuffled batches (one generator per epoch, seeded with (seed, epoch)). Returns
+    {name: {"seconds": training time to the target or None, "epochs": epochs to the target or None,
+    "epoch_seconds": training time per epoch (over the steps it took), "accuracies": [test accuracy at each
+    evaluation]}}. Only training is timed, not the evaluations.
+    """
+    (X, y), (X_test, y_test) = train_data, test_data
+    steps_per_epoch = -(-len(X) // batch_size)
+    results = {run.name: {"seconds": None, "epochs": None, "accuracies": [], "clock": 0.0} for run in runs}
+    half = steps_per_epoch // 2
+    chunk_number = 0
+    for epoch in range(num_epochs):
+        streams = {run.name: batches(X, y, batch_size, rng=np.random.default_rng((seed, epoch))) for run in runs}
+        for part, size in ((0.5, half), (1.0, steps_per_epoch - half)):
+            order = runs if chunk_number % 2 == 0 else runs[::-1]
+            chunk_number += 1
+            for run in order:
+                result = results[run.name]
+                if result["seconds"] is not None:
+                    continue  # this one has reached the target
+                start = time.perf_counter()
+                run.train(islice(streams[run.name], size))
+                result["clock"] += time.perf_counter() - start
+                result["accuracies"].append(run.test_accuracy(X_test, y_test))
+                if result["accuracies"][-1] >= target:
+                    result["seconds"] = result["clock"]
+                    result["epochs"] = epoch + part
+        if all(result["seconds"] is not None for result in results.values()):
+            break
+    for run in runs:
+        result = results[run.name]
+        result["epoch_seconds"] = result.pop("clock") / run.step * steps_per_epoch
+    return results
+
+
+def print_seed(seed: int, results: dict[str, dict], target: float, num_epochs: int) -> None:
+    """One line per framework: its time to the target, epoch time and test accuracy at every evaluation."""
+    for name, result in results.items():
+        reached = (f"{result['seconds']:.2f} s ({result['epochs']:g} epochs)" if result["seconds"] is not None
+                   else f"not reached in {num_epochs} epochs")
+        accuracies = " ".join(f"{a:.2%}" for a in result["accuracies"])
+        print(f"seed {seed} {name:8s} time to {target:.0%}: {reached}; epoch time {result['epoch_seconds']:.2f} s; "
+              f"test accuracy per half epoch: {accuracies}", flush=True)
+
+
+def print_summary(per_seed: list[dict[str, dict]], target: float, ratio_target: float) -> dict[str, float]:
+    """The median time to the target per framework, and the ratios nnlib / PyTorch of those times and of the epoch
+    times. Returns each framework's median epoch time."""
+    print()
+    medians, epoch_medians = {}, {}
+    for name in per_seed[0]:
+        seconds = [results[name]["seconds"] for results in per_seed]
+        epochs = ", ".join(f"{results[name]['epochs']:g}" for results in per_seed if results[name]["epochs"])
+        epoch_medians[name] = statistics.median(results[name]["epoch_seconds"] for results in per_seed)
+        if None in seconds:
+            print(f"{name:8s} reached {target:.0%} in {len(seconds) - seconds.count(None)} of {len(seconds)} seeds")
+        else:
+            medians[name] = statistics.median(seconds)
+            print(f"{name:8s} median time to {target:.0%} over {len(seconds)} seeds: {medians[name]:.2f} s "
+                  f"(epochs: {epochs})")
+    if len(medians) == 2:
+        print(f"ratio nnlib / PyTorch of the times to {target:.0%}: {medians['nnlib'] / medians['PyTorch']:.2f} "
+              f"(target: <= {ratio_target})")
+    if len(epoch_medians) == 2:
+        print(f"ratio nnlib / PyTorch of the epoch times: {epoch_medians['nnlib'] / epoch_medians['PyTorch']:.2f} "
+              "(the same work for both: steadier than the times to the target, which jump by half an epoch when one "
+              "framework crosses it one evaluation later)")
+    return epoch_medians
