@@ -107,7 +107,7 @@ def gemm_rates(repeats: int = 20) -> dict[str, float]:
 
 
 def flops_per_epoch(num_examples: int) -> int:
-    """The FLOPs of the products of one epoch (products() per batch of 64, scaled to num_examples)."""
+    """The FLOPs of the products of one epoch (products() per batch, scaled to num_examples)."""
     return sum(2 * m * k * n for _, (m, k, n) in products(BATCH_SIZE)) * num_examples // BATCH_SIZE
 
 
@@ -179,6 +179,14 @@ class TorchRun:
 
 
 
+def make_runs(seed: int, total_steps: int) -> list:
+    """nnlib's run for seed, and PyTorch's from the same initial weights if it is installed."""
+    runs = [NnlibRun(seed, total_steps)]
+    if torch is not None:
+        runs.append(TorchRun(runs[0].initial_weights(), total_steps))
+    return runs
+
+
 def main() -> None:
     race.print_setup(OPTIONS, torch)
     print(f"allocator: {ALLOCATOR}")
@@ -192,14 +200,8 @@ def main() -> None:
           f"Linear({HIDDEN}, 10), batch {BATCH_SIZE}, SGD momentum {MOMENTUM}, one-cycle max_lr {MAX_LR} over "
           f"{NUM_EPOCHS} epochs; target {OPTIONS.target:.1%} test accuracy, evaluated every half epoch\n")
 
-    total_steps = NUM_EPOCHS * -(-len(train_data[0]) // BATCH_SIZE)
-    per_seed = []
-    for seed in OPTIONS.seeds:
-        runs = [NnlibRun(seed, total_steps)]
-        if torch is not None:
-            runs.append(TorchRun(runs[0].initial_weights(), total_steps))
-        per_seed.append(race.race(runs, seed, train_data, test_data, BATCH_SIZE, NUM_EPOCHS, OPTIONS.target))
-        race.print_seed(seed, per_seed[-1], OPTIONS.target, NUM_EPOCHS)
+    per_seed = race.race_seeds(OPTIONS.seeds, make_runs, train_data, test_data, BATCH_SIZE, NUM_EPOCHS,
+                               OPTIONS.target)
     epoch_medians = race.print_summary(per_seed, OPTIONS.target, ratio_target=0.7)
     flops = flops_per_epoch(len(train_data[0]))
     for name, epoch in epoch_medians.items():

@@ -10,6 +10,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 from itertools import islice
 from types import ModuleType
 from typing import Protocol
@@ -95,6 +96,18 @@ def race(runs: list[Run], seed: int, train_data, test_data, batch_size: int, num
         result = results[run.name]
         result["epoch_seconds"] = result.pop("clock") / run.step * steps_per_epoch
     return results
+
+
+def race_seeds(seeds: list[int], make_runs: Callable[[int, int], list[Run]], train_data, test_data, batch_size: int,
+               num_epochs: int, target: float) -> list[dict[str, dict]]:
+    """`race` for every seed, with the runs make_runs(seed, total_steps) gives; prints each seed's results."""
+    total_steps = num_epochs * -(-len(train_data[0]) // batch_size)
+    per_seed = []
+    for seed in seeds:
+        per_seed.append(race(make_runs(seed, total_steps), seed, train_data, test_data, batch_size, num_epochs,
+                             target))
+        print_seed(seed, per_seed[-1], target, num_epochs)
+    return per_seed
 
 
 def print_seed(seed: int, results: dict[str, dict], target: float, num_epochs: int) -> None:
