@@ -44,13 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import race  # noqa: E402
-from nnlib.classification import LogSoftmax, NLLLoss  # noqa: E402
+from nnlib.classification import LogSoftmax  # noqa: E402
 from nnlib.conv import Conv2d, Flatten, MaxPool2d  # noqa: E402
 from nnlib.data import load_mnist  # noqa: E402
 from nnlib.layers import Linear, ReLU  # noqa: E402
 from nnlib.module import Sequential  # noqa: E402
-from nnlib.optim import SGD  # noqa: E402
-from nnlib.trainer import one_cycle_lr, train_step  # noqa: E402
 
 torch = race.import_torch(OPTIONS)
 BATCH_SIZE, MAX_LR, MOMENTUM, NUM_EPOCHS = 32, 0.025, 0.9, 3
@@ -111,79 +109,35 @@ def flops_per_epoch(num_examples: int) -> int:
     return sum(2 * m * k * n for _, (m, k, n) in products(BATCH_SIZE)) * num_examples // BATCH_SIZE
 
 
-class NnlibRun:
-    """nnlib's side: chapter 6's network, SGD with momentum, train_step and one_cycle_lr."""
-
-    name = "nnlib"
-
-    def __init__(self, seed: int, total_steps: int):
-        rng = np.random.default_rng(seed)
-        f32 = np.float32
-        self.model = Sequential(Conv2d(1, C1, K, rng=rng, dtype=f32, input_grad=False), ReLU(), MaxPool2d(2),
-                                Conv2d(C1, C2, K, rng=rng, dtype=f32), ReLU(), MaxPool2d(2), Flatten(),
-                                Linear(FEATURES, HIDDEN, rng=rng, dtype=f32), ReLU(),
-                                Linear(HIDDEN, 10, rng=rng, dtype=f32), LogSoftmax())
-        self.loss_fn = NLLLoss()
-        self.optimizer = SGD(self.model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
-        self.step, self.total_steps = 0, total_steps
-
-    def initial_weights(self) -> list[np.ndarray]:
-        return [p.data.copy() for p in self.model.parameters()]
-
-    def train(self, mini_batches) -> None:
-        for X_batch, y_batch in mini_batches:
-            self.optimizer.lr = one_cycle_lr(self.step, self.total_steps, MAX_LR)
-            train_step(self.model, self.loss_fn, self.optimizer, X_batch, y_batch)
-            self.step += 1
-
-    def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        correct = sum(int((self.model(X[i:i + EVAL_BATCH]).argmax(axis=1) == y[i:i + EVAL_BATCH]).sum())
-                      for i in range(0, len(X), EVAL_BATCH))
-        return correct / len(X)
+def nnlib_model(rng: np.random.Generator) -> Sequential:
+    """The chapter's CNN in nnlib, in float32, its weights drawn from rng."""
+    f32 = np.float32
+    return Sequential(Conv2d(1, C1, K, rng=rng, dtype=f32, input_grad=False), ReLU(), MaxPool2d(2),
+                      Conv2d(C1, C2, K, rng=rng, dtype=f32), ReLU(), MaxPool2d(2), Flatten(),
+                      Linear(FEATURES, HIDDEN, rng=rng, dtype=f32), ReLU(),
+                      Linear(HIDDEN, 10, rng=rng, dtype=f32), LogSoftmax())
 
 
-class TorchRun:
-    """PyTorch's side: the same network, initial weights, optimizer, schedule and batches."""
-
-    name = "PyTorch"
-
-    def __init__(self, weights: list[np.ndarray], total_steps: int):
-        nn = torch.nn
-        self.model = nn.Sequential(nn.Conv2d(1, C1, K), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(C1, C2, K), nn.ReLU(),
-                                   nn.MaxPool2d(2), nn.Flatten(), nn.Linear(FEATURES, HIDDEN), nn.ReLU(),
-                                   nn.Linear(HIDDEN, 10), nn.LogSoftmax(dim=1))
-        conv1_w, conv1_b, conv2_w, conv2_b, linear1_w, linear1_b, linear2_w, linear2_b = weights
-        with torch.no_grad():  # a Conv2d weight has PyTorch's layout; nnlib's Linear stores the transpose
-            for layer, W, b in ((self.model[0], conv1_w, conv1_b), (self.model[3], conv2_w, conv2_b),
-                                (self.model[7], linear1_w.T, linear1_b), (self.model[9], linear2_w.T, linear2_b)):
-                layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W)))
-                layer.bias.copy_(torch.from_numpy(b))
-        self.loss_fn = nn.NLLLoss()
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
-        self.step, self.total_steps = 0, total_steps
-
-    def train(self, mini_batches) -> None:
-        for X_batch, y_batch in mini_batches:
-            self.optimizer.param_groups[0]["lr"] = one_cycle_lr(self.step, self.total_steps, MAX_LR)
-            self.optimizer.zero_grad()
-            loss = self.loss_fn(self.model(torch.from_numpy(X_batch)), torch.from_numpy(y_batch))
-            loss.backward()
-            self.optimizer.step()
-            self.step += 1
-
-    def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        with torch.no_grad():
-            correct = sum(int((self.model(torch.from_numpy(X[i:i + EVAL_BATCH])).argmax(dim=1).numpy()
-                               == y[i:i + EVAL_BATCH]).sum()) for i in range(0, len(X), EVAL_BATCH))
-        return correct / len(X)
-
+def torch_model(weights: list[np.ndarray]):
+    """The same network in PyTorch, with nnlib's initial weights."""
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, C1, K), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(C1, C2, K), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(FEATURES, HIDDEN), nn.ReLU(),
+                          nn.Linear(HIDDEN, 10), nn.LogSoftmax(dim=1))
+    conv1_w, conv1_b, conv2_w, conv2_b, linear1_w, linear1_b, linear2_w, linear2_b = weights
+    with torch.no_grad():  # a Conv2d weight has PyTorch's layout; nnlib's Linear stores the transpose
+        for layer, W, b in ((model[0], conv1_w, conv1_b), (model[3], conv2_w, conv2_b),
+                            (model[7], linear1_w.T, linear1_b), (model[9], linear2_w.T, linear2_b)):
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W)))
+            layer.bias.copy_(torch.from_numpy(b))
+    return model
 
 
 def make_runs(seed: int, total_steps: int) -> list:
     """nnlib's run for seed, and PyTorch's from the same initial weights if it is installed."""
-    runs = [NnlibRun(seed, total_steps)]
+    runs = [race.NnlibRun(nnlib_model(np.random.default_rng(seed)), total_steps, MAX_LR, MOMENTUM, EVAL_BATCH)]
     if torch is not None:
-        runs.append(TorchRun(runs[0].initial_weights(), total_steps))
+        runs.append(race.TorchRun(torch_model(runs[0].initial_weights()), total_steps, MAX_LR, MOMENTUM, EVAL_BATCH))
     return runs
 
 

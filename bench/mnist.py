@@ -33,13 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import race  # noqa: E402
-from nnlib.classification import LogSoftmax, NLLLoss  # noqa: E402
+from nnlib.classification import LogSoftmax  # noqa: E402
 from nnlib.data import load_mnist  # noqa: E402
 from nnlib.layers import Linear, ReLU  # noqa: E402
-from nnlib.metrics import accuracy  # noqa: E402
 from nnlib.module import Sequential  # noqa: E402
-from nnlib.optim import SGD  # noqa: E402
-from nnlib.trainer import one_cycle_lr, train_step  # noqa: E402
 
 torch = race.import_torch(OPTIONS)
 HIDDEN, BATCH_SIZE, MAX_LR, MOMENTUM, NUM_EPOCHS = 256, 64, 0.05, 0.9, 4
@@ -80,69 +77,30 @@ def gemm_rate(repeats: int = 200) -> tuple[float, float | None]:
     return numpy_rate, torch_rate
 
 
-class NnlibRun:
-    """nnlib's side: the chapter's model, SGD with momentum, train_step and one_cycle_lr."""
-
-    name = "nnlib"
-
-    def __init__(self, seed: int, total_steps: int):
-        rng = np.random.default_rng(seed)
-        self.model = Sequential(Linear(784, HIDDEN, rng=rng, dtype=np.float32, input_grad=False), ReLU(),
-                                Linear(HIDDEN, 10, rng=rng, dtype=np.float32), LogSoftmax())
-        self.loss_fn = NLLLoss()
-        self.optimizer = SGD(self.model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
-        self.step, self.total_steps = 0, total_steps
-
-    def initial_weights(self) -> list[np.ndarray]:
-        return [p.data.copy() for p in self.model.parameters()]
-
-    def train(self, mini_batches) -> None:
-        for X_batch, y_batch in mini_batches:
-            self.optimizer.lr = one_cycle_lr(self.step, self.total_steps, MAX_LR)
-            train_step(self.model, self.loss_fn, self.optimizer, X_batch, y_batch)
-            self.step += 1
-
-    def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        return accuracy(self.model(X), y)
+def nnlib_model(rng: np.random.Generator) -> Sequential:
+    """The chapter's MLP in nnlib, in float32, its weights drawn from rng."""
+    return Sequential(Linear(784, HIDDEN, rng=rng, dtype=np.float32, input_grad=False), ReLU(),
+                      Linear(HIDDEN, 10, rng=rng, dtype=np.float32), LogSoftmax())
 
 
-class TorchRun:
-    """PyTorch's side: the same network, initial weights, optimizer, schedule and batches."""
-
-    name = "PyTorch"
-
-    def __init__(self, weights: list[np.ndarray], total_steps: int):
-        W1, b1, W2, b2 = weights
-        self.model = torch.nn.Sequential(torch.nn.Linear(784, HIDDEN), torch.nn.ReLU(),
-                                         torch.nn.Linear(HIDDEN, 10), torch.nn.LogSoftmax(dim=1))
-        with torch.no_grad():  # PyTorch stores the transpose of nnlib's weight
-            for layer, W, b in ((self.model[0], W1, b1), (self.model[2], W2, b2)):
-                layer.weight.copy_(torch.from_numpy(W.T.copy()))
-                layer.bias.copy_(torch.from_numpy(b))
-        self.loss_fn = torch.nn.NLLLoss()
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
-        self.step, self.total_steps = 0, total_steps
-
-    def train(self, mini_batches) -> None:
-        for X_batch, y_batch in mini_batches:
-            self.optimizer.param_groups[0]["lr"] = one_cycle_lr(self.step, self.total_steps, MAX_LR)
-            self.optimizer.zero_grad()
-            loss = self.loss_fn(self.model(torch.from_numpy(X_batch)), torch.from_numpy(y_batch))
-            loss.backward()
-            self.optimizer.step()
-            self.step += 1
-
-    def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        with torch.no_grad():
-            return float((self.model(torch.from_numpy(X)).argmax(dim=1).numpy() == y).mean())
-
+def torch_model(weights: list[np.ndarray]):
+    """The same network in PyTorch, with nnlib's initial weights."""
+    W1, b1, W2, b2 = weights
+    model = torch.nn.Sequential(torch.nn.Linear(784, HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, 10),
+                                torch.nn.LogSoftmax(dim=1))
+    with torch.no_grad():  # PyTorch stores the transpose of nnlib's weight
+        for layer, W, b in ((model[0], W1, b1), (model[2], W2, b2)):
+            layer.weight.copy_(torch.from_numpy(W.T.copy()))
+            layer.bias.copy_(torch.from_numpy(b))
+    return model
 
 
 def make_runs(seed: int, total_steps: int) -> list:
     """nnlib's run for seed, and PyTorch's from the same initial weights if it is installed."""
-    runs = [NnlibRun(seed, total_steps)]
+    runs = [race.NnlibRun(nnlib_model(np.random.default_rng(seed)), total_steps, MAX_LR, MOMENTUM, eval_batch=10_000)]
     if torch is not None:
-        runs.append(TorchRun(runs[0].initial_weights(), total_steps))
+        runs.append(race.TorchRun(torch_model(runs[0].initial_weights()), total_steps, MAX_LR, MOMENTUM,
+                                  eval_batch=10_000))
     return runs
 
 

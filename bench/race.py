@@ -17,7 +17,11 @@ from typing import Protocol
 
 import numpy as np
 
+from nnlib.classification import NLLLoss
 from nnlib.data import batches
+from nnlib.module import Module
+from nnlib.optim import SGD
+from nnlib.trainer import one_cycle_lr, train_step
 
 
 class Run(Protocol):
@@ -27,6 +31,63 @@ class Run(Protocol):
     def train(self, mini_batches) -> None: ...
 
     def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float: ...
+
+
+class NnlibRun:
+    """nnlib's side: a model trained with NLLLoss, SGD with momentum, train_step and one_cycle_lr."""
+
+    name = "nnlib"
+
+    def __init__(self, model: Module, total_steps: int, max_lr: float, momentum: float, eval_batch: int = 1000):
+        self.model, self.loss_fn = model, NLLLoss()
+        self.optimizer = SGD(model.parameters(), lr=max_lr, momentum=momentum)
+        self.step, self.total_steps, self.max_lr, self.eval_batch = 0, total_steps, max_lr, eval_batch
+
+    def initial_weights(self) -> list[np.ndarray]:
+        return [p.data.copy() for p in self.model.parameters()]
+
+    def train(self, mini_batches) -> None:
+        for X_batch, y_batch in mini_batches:
+            self.optimizer.lr = one_cycle_lr(self.step, self.total_steps, self.max_lr)
+            train_step(self.model, self.loss_fn, self.optimizer, X_batch, y_batch)
+            self.step += 1
+
+    def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        """The accuracy on X, y, evaluated eval_batch examples at a time."""
+        correct = sum(int((self.model(X[i:i + self.eval_batch]).argmax(axis=1) == y[i:i + self.eval_batch]).sum())
+                      for i in range(0, len(X), self.eval_batch))
+        return correct / len(X)
+
+
+class TorchRun:
+    """PyTorch's side: a torch model (with nnlib's initial weights) trained with the same loss, optimizer, schedule
+    and batches."""
+
+    name = "PyTorch"
+
+    def __init__(self, model, total_steps: int, max_lr: float, momentum: float, eval_batch: int = 1000):
+        import torch
+        self.torch, self.model, self.loss_fn = torch, model, torch.nn.NLLLoss()
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=max_lr, momentum=momentum)
+        self.step, self.total_steps, self.max_lr, self.eval_batch = 0, total_steps, max_lr, eval_batch
+
+    def train(self, mini_batches) -> None:
+        torch = self.torch
+        for X_batch, y_batch in mini_batches:
+            self.optimizer.param_groups[0]["lr"] = one_cycle_lr(self.step, self.total_steps, self.max_lr)
+            self.optimizer.zero_grad()
+            loss = self.loss_fn(self.model(torch.from_numpy(X_batch)), torch.from_numpy(y_batch))
+            loss.backward()
+            self.optimizer.step()
+            self.step += 1
+
+    def test_accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        """The accuracy on X, y, evaluated eval_batch examples at a time."""
+        torch = self.torch
+        with torch.no_grad():
+            correct = sum(int((self.model(torch.from_numpy(X[i:i + self.eval_batch])).argmax(dim=1).numpy()
+                               == y[i:i + self.eval_batch]).sum()) for i in range(0, len(X), self.eval_batch))
+        return correct / len(X)
 
 
 def import_torch(options: argparse.Namespace) -> ModuleType | None:
