@@ -7,33 +7,20 @@ NLLLoss, batches of 32, SGD with momentum 0.9 and a one-cycle learning rate (max
 generator per seed draws the initial weights, then the batch order. About a minute per seed on one idle core (the
 test suite runs with one BLAS thread per worker).
 """
-import math
-
 import numpy as np
 import pytest
 
-from nnlib.classification import LogSoftmax, NLLLoss
+from nnlib.classification import LogSoftmax
 from nnlib.conv import Conv2d, Flatten, MaxPool2d
-from nnlib.data import batches, load_mnist
 from nnlib.layers import Linear, ReLU
 from nnlib.metrics import accuracy
 from nnlib.module import Sequential
-from nnlib.optim import SGD
-from nnlib.trainer import one_cycle_lr, train_step
-
-NUM_TRAIN, NUM_EPOCHS, BATCH_SIZE, MAX_LR, MOMENTUM = 55_000, 3, 32, 0.025, 0.9
+from recipes import standardized_mnist, train_one_cycle
 
 
 @pytest.fixture(scope="module")
 def data():
-    (images_train, labels_train), (images_test, labels_test) = load_mnist()
-    scaled = images_train[:NUM_TRAIN].astype(np.float32) / np.float32(255)
-    mean, std = scaled.mean(), scaled.std()
-
-    def preprocess(images):
-        return ((images.astype(np.float32) / np.float32(255) - mean) / std)[:, None]
-
-    return (preprocess(images_train[:NUM_TRAIN]), labels_train[:NUM_TRAIN]), (preprocess(images_test), labels_test)
+    return standardized_mnist((1, 28, 28))
 
 
 def cnn_model(rng):
@@ -44,23 +31,11 @@ def cnn_model(rng):
         LogSoftmax())
 
 
-def train(seed, X, y):
-    rng = np.random.default_rng(seed)
-    model = cnn_model(rng)
-    loss_fn, optimizer = NLLLoss(), SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
-    total_steps, step = NUM_EPOCHS * math.ceil(len(X) / BATCH_SIZE), 0
-    for _ in range(NUM_EPOCHS):
-        for X_batch, y_batch in batches(X, y, BATCH_SIZE, rng=rng):
-            optimizer.lr = one_cycle_lr(step, total_steps, MAX_LR)
-            train_step(model, loss_fn, optimizer, X_batch, y_batch)
-            step += 1
-    return model
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_recipe_reaches_99_percent(data, seed):
     (X_train, y_train), (X_test, y_test) = data
-    model = train(seed, X_train, y_train)
+    rng = np.random.default_rng(seed)
+    model = train_one_cycle(cnn_model(rng), X_train, y_train, rng, num_epochs=3, batch_size=32, max_lr=0.025)
     assert all(p.data.dtype == np.float32 for p in model.parameters()), "the recipe trains in float32"
     y_hat = np.concatenate([model(X_test[start:start + 1000]) for start in range(0, len(X_test), 1000)])
     test_accuracy = accuracy(y_hat, y_test)
