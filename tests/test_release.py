@@ -191,3 +191,20 @@ def test_a_release_refuses_leaks_changes_and_taking_back(tmp_path, monkeypatch):
     assert "nothing changed" in release.release(target, 2, 0)
     with pytest.raises(release.ReleaseError, match="inside the course's repository"):
         release.release(HERE.root / "class", 1, 0)
+
+
+def test_an_edition_of_every_chapter_holds_no_answer_of_an_open_one(tmp_path):
+    """The last release of a term: every chapter out, the last one still open. Nothing of the open chapter's
+    answers (the convolution kernels of chapter 6 included) is anywhere in it; the closed chapters' are."""
+    last = len(CHAPTERS)
+    target = tmp_path / "class"
+    release.release(target, last, last - 1)
+    files = tracked_files(target)
+    assert release.leaks(files, CHAPTERS[-1:]) == []
+    assert {path.split("/")[1] for path in files if path.startswith("chapters/")} == set(CHAPTERS)
+    modules = HERE.modules()
+    generated = {path for path in files if path.startswith("nnlib/") and files[path].startswith(b"# Generated from ")}
+    assert generated == {f"nnlib/{module.replace('.', '/')}.py" for module, chapter in modules.items()
+                         if chapter != CHAPTERS[-1]}
+    assert any(chapter == CHAPTERS[-1] for chapter in modules.values()), "the last chapter exports a module"
+    assert all(f"| {number}. " in files["README.md"].decode() for number in range(1, last + 1))
