@@ -7,7 +7,7 @@ float64, on the same inputs and with the same upstream gradient, and reports the
 the outputs and of every gradient.
 
     compare_expression(fn, {"a": 2.0, "b": -3.0}, Value)   a scalar expression on chapter 2's Values
-    compare_module(module, X)                               a chapter 3 module (a layer, a loss, a model)
+    compare_module(module, X)                               a module of chapter 3 or 6 (a layer, a loss, a model)
     compare_module(loss_fn, y_hat, y)                       a loss: y_hat is differentiated, y is not
 
 PyTorch is never required. When `torch` cannot be imported, both functions return a `Skipped` result,
@@ -29,7 +29,7 @@ SKIPPED = ("PyTorch is not installed: this optional check is skipped (to run it,
            "kernel's environment, e.g. `%pip install torch` in a cell, then restart the kernel).")
 
 #: The modules compare_module knows, by class name (nnlib's and a notebook's own classes of these names).
-MODULES = ("Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MSELoss", "Sequential")
+MODULES = ("Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MSELoss", "Conv2d", "MaxPool2d", "Flatten", "Sequential")
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,14 @@ def _torch_function(module: Any, torch: Any, leaves: dict[int, tuple[Any, bool]]
         return torch.tanh
     if kind == "MSELoss":
         return F.mse_loss  # reduction "mean", over all elements
+    if kind == "Conv2d":  # the weight has PyTorch's layout, (out_channels, in_channels, k, k)
+        weight = leaf(module.weight)
+        bias = leaf(module.bias) if module.bias is not None else None
+        return lambda X: F.conv2d(X, weight, bias, stride=module.stride, padding=module.padding)
+    if kind == "MaxPool2d":
+        return lambda X: F.max_pool2d(X, module.kernel_size, module.stride)
+    if kind == "Flatten":
+        return lambda X: X.flatten(1)
     if kind == "Sequential":
         functions = [_torch_function(layer, torch, leaves) for layer in module.layers]
 
@@ -215,19 +223,19 @@ def compare_module(module: Any, *inputs: np.ndarray, grad_output: np.ndarray | f
     Yours: a deep copy of `module` (the caller's module, its gradients and what it saved stay as they are)
     with its parameters' .grad set to zeros, then out = copy(*inputs) and copy.backward(grad_output).
     PyTorch's: the same function written with torch.nn.functional (F.linear, F.relu, F.leaky_relu,
-    torch.sigmoid, torch.tanh, F.mse_loss), on float64 copies of the inputs and of the module's own
+    torch.sigmoid, torch.tanh, F.mse_loss, F.conv2d, F.max_pool2d, flatten), on float64 copies of the inputs and of the module's own
     parameters (a Linear's weight, (in_features, out_features) here, is transposed into PyTorch's
     (out_features, in_features) layout), then out.backward(grad_output). Your side keeps its own dtype,
     so a float32 module differs by float32 round-off (about 1e-7 relative).
 
-    Shapes: inputs[0] is the differentiated input (X (N, in_features) for a Linear, any shape for an
-    activation, y_hat for MSELoss); the other inputs (MSELoss's target y) are not differentiated.
+    Shapes: inputs[0] is the differentiated input (X (N, in_features) for a Linear, (N, C, H, W) for a
+    Conv2d or MaxPool2d, any shape for an activation, y_hat for MSELoss); the other inputs (MSELoss's target y) are not differentiated.
     grad_output has the output's shape (a number for a loss).
 
     Args:
-        module: Linear, ReLU, LeakyReLU, Sigmoid, Tanh, MSELoss, or a Sequential of these (the class names
-            that count; parameters are read from .weight, .bias, .negative_slope, .layers and
-            named_parameters()).
+        module: Linear, ReLU, LeakyReLU, Sigmoid, Tanh, MSELoss, Conv2d, MaxPool2d, Flatten, or a Sequential
+            of these (the class names that count; parameters are read from .weight, .bias, .negative_slope,
+            .stride, .padding, .kernel_size, .layers and named_parameters()).
         *inputs: the module's forward inputs.
         grad_output: dL/d(output); default a standard normal array of the output's shape (a number for a
             scalar output), drawn with `seed`.

@@ -12,7 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from nnlib import layers
+from nnlib import conv, layers
+from nnlib.conv import Conv2d, Flatten, MaxPool2d
 from nnlib.engine import Value
 from nnlib.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
 from nnlib.losses import MSELoss
@@ -107,7 +108,8 @@ def test_a_module_it_does_not_know_is_a_type_error(torch_installed, monkeypatch)
     for module in (Dropout(), Sequential(Linear(3, 3), Dropout())):
         with pytest.raises(TypeError, match=r"compare_module knows Linear, .* not Dropout"):
             compare_module(module, np.ones((2, 3)))
-    assert set(MODULES) == {"Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MSELoss", "Sequential"}
+    assert set(MODULES) == {"Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MSELoss", "Conv2d", "MaxPool2d", "Flatten",
+                            "Sequential"}
 
 
 def test_the_report_names_each_difference_and_the_round_off_of_its_dtype():
@@ -171,7 +173,11 @@ def test_a_wrong_forward_shows_up_in_the_output(monkeypatch):
 def random_input(module, rng, batch=5):
     if isinstance(module, Sequential):
         return random_input(module[0], rng, batch)
-    return rng.standard_normal((batch, module.in_features) if isinstance(module, Linear) else (batch, 3, 2))
+    if isinstance(module, Linear):
+        return rng.standard_normal((batch, module.in_features))
+    if isinstance(module, (Conv2d, MaxPool2d)):  # random floats: no two entries of a pooling window tie
+        return rng.standard_normal((batch, getattr(module, "in_channels", 2), 9, 8))
+    return rng.standard_normal((batch, 3, 2))
 
 
 MODELS = {
@@ -183,6 +189,12 @@ MODELS = {
     "Tanh": Tanh,
     "Sequential": lambda: Sequential(Linear(4, 8, rng=3), ReLU(), Linear(8, 8, rng=4), Tanh(), Linear(8, 2, rng=5),
                                      Sigmoid(), Linear(2, 3, rng=6), LeakyReLU()),
+    "Conv2d": lambda: Conv2d(3, 4, 3, rng=7),
+    "Conv2d with stride and padding, no bias": lambda: Conv2d(2, 3, 2, stride=2, padding=1, bias=False, rng=8),
+    "MaxPool2d": lambda: MaxPool2d(2),
+    "MaxPool2d with overlapping windows": lambda: MaxPool2d(3, stride=2),
+    "a CNN": lambda: Sequential(Conv2d(2, 4, 3, padding=1, rng=9), ReLU(), MaxPool2d(2), Conv2d(4, 3, 2, stride=2, rng=10),
+                                Tanh(), Flatten(), Linear(12, 5, rng=11)),
 }
 
 
@@ -296,6 +308,23 @@ def test_planted_bugs_are_reported_under_their_name(make, wrong):
     flagged = {name for name, difference in result.differences.items()
                if difference > 1e-3 * max(1.0, result.scales[name])}
     assert flagged == wrong, str(result)
+
+
+def test_a_convolution_with_a_flipped_kernel_in_its_input_gradient_is_reported_there():
+    needs_torch()
+
+    class Conv2d(conv.Conv2d):  # the input gradient of a true convolution (flipped kernel): a classic slip
+        def backward(self, grad_output):
+            right, self.weight.data = self.weight.data, self.weight.data[:, :, ::-1, ::-1].copy()
+            grad_input = super().backward(grad_output)
+            self.weight.data = right
+            return grad_input
+
+    model = Conv2d(2, 3, 3, stride=2, padding=1, rng=0)
+    result = compare_module(model, np.random.default_rng(4).standard_normal((2, 2, 7, 6)))
+    flagged = {name for name, difference in result.differences.items()
+               if difference > 1e-3 * max(1.0, result.scales[name])}
+    assert flagged == {"input.grad"}, str(result)  # the weight and bias gradients do not read the weight
 
 
 def test_a_gradient_of_the_wrong_shape_is_a_value_error():
