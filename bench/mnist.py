@@ -47,7 +47,8 @@ from nnlib.layers import Linear, ReLU  # noqa: E402
 from nnlib.metrics import accuracy  # noqa: E402
 from nnlib.module import Sequential  # noqa: E402
 from nnlib.optim import SGD  # noqa: E402
-from nnlib.trainer import one_cycle_lr, train_step  # noqa: E402
+from nnlib.optim.lr_scheduler import one_cycle_lr  # noqa: E402
+from nnlib.steps import train_step  # noqa: E402
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits

@@ -16,7 +16,8 @@ from nnlib.layers import Linear, ReLU
 from nnlib.metrics import accuracy
 from nnlib.module import Sequential
 from nnlib.optim import SGD
-from nnlib.trainer import one_cycle_lr, train_step
+from nnlib.optim.lr_scheduler import one_cycle_lr
+from nnlib.steps import train_step
 
 NUM_TRAIN, NUM_EPOCHS, BATCH_SIZE, MAX_LR, MOMENTUM = 55_000, 4, 64, 0.05, 0.9
 
