@@ -5,7 +5,7 @@
 The recipe (chapter 6's): conv 5x5 with 16 filters -> ReLU -> max-pool 2 -> conv 5x5 with 32 filters -> ReLU ->
 max-pool 2 -> Flatten -> Linear(512, 128) -> ReLU -> Linear(128, 10) -> LogSoftmax, NLLLoss; He initialization,
 float32, NCHW inputs standardized with the training set's mean and std, batches of 32, SGD with momentum 0.9 and a
-one-cycle learning rate (nnlib.trainer.one_cycle_lr: linear warm-up over the first 15 % of the steps to 0.025, then
+one-cycle learning rate (nnlib.optim.lr_scheduler.one_cycle_lr: linear warm-up over the first 15 % of the steps to 0.025, then
 cosine down to 0) planned over 3 epochs. The test accuracy is evaluated every half epoch; a run stops at the first
 evaluation with >= 99.0 %. The time to 99 % counts training only (the evaluations are not timed).
 

@@ -1,8 +1,10 @@
 """nnlib: the neural-network library built in the course *Neural Networks from Scratch*.
 
-Each module but `testing`, `plaindata`, `data` and `referee`, which are written by hand, is
-generated from a chapter's notebook (its `#| export` cells); import what you need from the module
-that holds it, e.g. `from nnlib.derivatives import numerical_gradient`.
+Each module but `testing`, `plaindata`, `data`, `referee`, the package files (this one, and
+`optim`'s, which holds the optimizers' base class) and `trainer` (chapter 5's old module name, kept
+for old notebooks), which are written by hand, is generated from a chapter's notebook (its
+`#| export` cells); import what you need from the module that holds it, e.g.
+`from nnlib.derivatives import numerical_gradient`.
 
 The code you export (`python3 course.py export N`) goes to work/nnlib/ in the course's folder,
 and this package looks there first: `import nnlib.engine` imports your engine once you have

@@ -2,19 +2,10 @@
 # Do not edit: edit the notebook, then run `python3 course.py build`.
 
 """A training loop for any model, loss and optimizer: fit."""
-from typing import Protocol
-
 import numpy as np
 
 from nnlib.module import Module
-
-
-class Optimizer(Protocol):
-    """What fit needs from an optimizer: SGD, or Adam in chapter 5."""
-
-    def step(self) -> None: ...
-
-    def zero_grad(self) -> None: ...
+from nnlib.optim import Optimizer
 
 
 def fit(model: Module, loss_fn: Module, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,

@@ -11,7 +11,8 @@ from nnlib.classification import NLLLoss
 from nnlib.data import batches, load_mnist
 from nnlib.module import Module
 from nnlib.optim import SGD
-from nnlib.trainer import one_cycle_lr, train_step
+from nnlib.optim.lr_scheduler import one_cycle_lr
+from nnlib.steps import train_step
 
 NUM_TRAIN = 55_000
 

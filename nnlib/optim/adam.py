@@ -7,9 +7,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from nnlib.module import Parameter
+from nnlib.optim import Optimizer
 
 
-class Adam:
+class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015), as PyTorch's torch.optim.Adam (without its amsgrad variant), weight decay
     added to the gradient (L2, not AdamW's decoupled decay).
 
@@ -26,14 +27,11 @@ class Adam:
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("Adam got an empty list of parameters")
+        super().__init__(params, lr)  # self.params and self.lr, checked
         beta1, beta2 = betas
-        if lr < 0 or eps < 0 or weight_decay < 0 or not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"Adam needs lr, eps, weight_decay >= 0 and betas in [0, 1), got lr={lr}, "
-                             f"betas={betas}, eps={eps}, weight_decay={weight_decay}")
-        self.lr, self.betas, self.eps, self.weight_decay = lr, (beta1, beta2), eps, weight_decay
+        self.require(eps >= 0 and weight_decay >= 0 and 0 <= beta1 < 1 and 0 <= beta2 < 1,
+                     "eps, weight_decay >= 0 and betas in [0, 1)", betas=betas, eps=eps, weight_decay=weight_decay)
+        self.betas, self.eps, self.weight_decay = (beta1, beta2), eps, weight_decay
         self.t = 0                                          # the number of steps taken
         self.m = [np.zeros_like(p.data) for p in self.params]  # PyTorch's exp_avg
         self.v = [np.zeros_like(p.data) for p in self.params]  # PyTorch's exp_avg_sq
@@ -52,8 +50,3 @@ class Adam:
             v *= beta2
             v += (1 - beta2) * g * g
             p.data -= (self.lr / bias_correction1) * m / (np.sqrt(v / bias_correction2) + self.eps)
-
-    def zero_grad(self) -> None:
-        """Set the gradient of every parameter to zeros."""
-        for p in self.params:
-            p.grad = np.zeros_like(p.data)

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from nnlib.module import Parameter
+from nnlib.optim import Optimizer
 
 
-class SGD:
+class SGD(Optimizer):
     """Stochastic gradient descent with momentum, as in PyTorch.
 
     For each parameter p, with a velocity v of p's shape (zeros at the start), step() does
@@ -24,12 +25,9 @@ class SGD:
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("SGD got an empty list of parameters")
-        if lr < 0 or momentum < 0:
-            raise ValueError(f"SGD needs lr >= 0 and momentum >= 0, got lr={lr} and momentum={momentum}")
-        self.lr, self.momentum = lr, momentum
+        super().__init__(params, lr)  # self.params and self.lr, checked
+        self.require(momentum >= 0, "momentum >= 0", momentum=momentum)
+        self.momentum = momentum
         self.velocities = [np.zeros_like(p.data) for p in self.params]
 
     def step(self) -> None:
@@ -38,8 +36,3 @@ class SGD:
             v *= self.momentum
             v += p.grad
             p.data -= self.lr * v
-
-    def zero_grad(self) -> None:
-        """Set the gradient of every parameter to zeros."""
-        for p in self.params:
-            p.grad = np.zeros_like(p.data)
