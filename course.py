@@ -17,7 +17,10 @@ Instructors (in the course's repository, not in a class edition):
                                       autograde every submission of chapter 2 (a folder of
                                       <student>/<notebook>.ipynb, or a zip of one) in a jail;
                                       grades, totals, feedback and a summary go to DIR
-                                      (default grading/02_autograd)
+                                      (default grading/02_autograd). Many machines: add
+                                      --db-url postgresql://... --shard K/M (README: At scale)
+    python3 course.py grades 2 --db-url URL [--out DIR]
+                                      the reports of every shard, from the shared gradebook
     python3 course.py release DIR --open N --closed K
                                       write the class edition into the git repository DIR:
                                       chapters 1..N, the solutions of chapters 1..K only
@@ -266,7 +269,7 @@ def test(pytest_args: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    instructors = {"build", "grade", "release", "audit"}
+    instructors = {"build", "grade", "grades", "release", "audit"}
     commands = {"lab", "test", "check", "export", "restore", "status", *instructors}
     needs_argument = {"check", "export", "restore"}
     options = {}
@@ -307,6 +310,10 @@ def main(argv: list[str]) -> None:
         from autograder.grade import main as grade
 
         sys.exit(grade(rest))
+    elif command == "grades":
+        from autograder.class_reports import main as grades
+
+        sys.exit(grades(rest))
     elif command == "audit":
         from autograder.audit import main as audit
 
