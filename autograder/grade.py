@@ -58,9 +58,12 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from autograder import layout
 from autograder.build import IGNORED, ROOT, SOLUTIONS
-from autograder.gradebook_store import RecordStore, masked, resolve_url
+from autograder.gradebook_store import (RecordStore, masked, place, reason, resolve_url,
+                                        unreachable_gradebook)
 from autograder.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
                                 unpack)
 from autograder.library import write_library
@@ -227,7 +230,7 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
             kept_times = {student: kept_timestamp(result, out / "results" / f"{student}.json")
                           for student, result in results.items()}
             kept_times.update(store.kept_times(chapter))  # (graded on any machine)
-            tasks, forgotten, lost = {}, [], []
+            tasks, forgotten, unreached = {}, [], []
             for submission in incoming:
                 kept = kept_times.get(submission.student)
                 if kept and submission.timestamp < kept:
@@ -250,25 +253,33 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                     result = ungraded(settings.exercises, lost.status, lost.note)
                     forgotten.append(pool.submit(run_in_worker, ("forget", settings, submission.student),
                                                  label=submission.student))
+                failure = unreachable_gradebook(result)
+                if failure:  # nbgrader lost the gradebook: no verdict on the submission itself
+                    result = ungraded(settings.exercises, GRADER_ERROR, f"the gradebook was unreachable: {failure}")
+                    unreached.append(submission.student)
                 results[submission.student] = record(submission, result)
-                if result["exercises"] and result["exercises"][0]["status"] == GRADER_ERROR and \
-                        "OperationalError" in result["exercises"][0]["note"]:
-                    lost.append(submission.student)
             for future in forgotten:
                 try:
                     future.result()
                 except WorkerLost as lost:  # its gradebook record stays: the results are right
                     log(f"could not remove a stale gradebook record ({lost.note}); the reports "
                         "are made from results/, which is up to date", error=True)
+                except DBAPIError as error:  # (the same; nbgrader's rows are fixed by grading again)
+                    log(f"could not remove a stale gradebook record: {reason(error, db_url)}", error=True)
+                    unreached.append("a stale record")
         except WorkerLost as lost:  # in setting up or the reference run
             raise GradeError(f"a grading worker was lost: {lost.note}; grade again") from None
+        except DBAPIError as error:  # in setting up, or reading the records
+            raise GradeError(f"lost the gradebook, {place(db_url)}: {reason(error, db_url)}; nothing "
+                             "half written: grade again") from None
     log(f"graded {len(tasks)} submission(s) in {time.monotonic() - started:.1f} s")
     write_reports(out, chapter, settings.exercises, results)
     log(f"wrote {out / 'grades.csv'}, totals.csv, summary.csv, summary.png and feedback/")
     store.close()
-    if lost:
-        raise GradeError(f"{len(lost)} submission(s) could not reach the gradebook ({', '.join(lost[:5])}"
-                         f"{', ...' if len(lost) > 5 else ''}): recorded as grader errors; grade again")
+    if unreached:
+        raise GradeError(f"the gradebook, {place(db_url)}, was unreachable while grading {len(unreached)} "
+                         f"submission(s) ({', '.join(unreached[:5])}{', ...' if len(unreached) > 5 else ''}): "
+                         "recorded as grader errors, nothing half written; grade again")
 
 
 def save(out: Path, settings: Settings, submission: Submission, graded: dict, log: Log) -> dict:

@@ -34,10 +34,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from autograder.intake import GradeError
+from autograder.results import GRADER_ERROR, NOT_A_NOTEBOOK
 
 URL_VARIABLE, PASSWORD_VARIABLE = "NNFS_DB_URL", "NNFS_DB_PASSWORD"
 SETUP_LOCK = 0x6E6E6673  # PostgreSQL advisory lock held while a shard sets the chapter up ("nnfs")
 RETRY_SECONDS = (1, 2, 4, 8, 15)  # waits before writing a record again after losing the database
+# How nbgrader's failures read when it could not reach its gradebook (grade_worker.py's notes)
+UNREACHABLE = ("OperationalError", "error accessing the nbgrader database")
 
 metadata = MetaData()
 assignments = Table("nnfs_assignment", metadata,
@@ -107,6 +110,16 @@ def reason(error: Exception, url: str | URL) -> str:
     if url.password:
         message = message.replace(str(url.password), "***")
     return message[:300]
+
+
+def unreachable_gradebook(result: dict) -> str | None:
+    """The note of a worker's result if its grading failed because nbgrader could not reach the
+    gradebook (then it says nothing of the submission), else None."""
+    rows = result["exercises"]
+    if rows and rows[0]["status"] in (GRADER_ERROR, NOT_A_NOTEBOOK) and any(
+            marker in rows[0]["note"] for marker in UNREACHABLE):
+        return rows[0]["note"]
+    return None
 
 
 class RecordStore:
