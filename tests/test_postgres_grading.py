@@ -297,3 +297,19 @@ def test_a_wrong_url_fails_at_once_naming_host_and_database(graded, wrong, tmp_p
     assert f"cannot connect to the gradebook, database {database} on host 127.0.0.1" in output
     assert PASSWORD not in output
     assert "ran the reference" not in output  # it failed before grading anything
+
+
+def test_the_password_may_come_from_libpq_s_password_file(server, tmp_path, monkeypatch):
+    from autograder.gradebook_store import RecordStore, resolve_url
+
+    url = resolve_url(server.tcp_url(password=None), environ={})
+    assert PASSWORD not in url
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{server.port}:*:grader:{PASSWORD}\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    store = RecordStore(url)
+    try:
+        store.check()
+    finally:
+        store.close()
