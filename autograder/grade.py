@@ -204,6 +204,7 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
         page = settings.feedback / f"{submission.student}.html"
         store.put(chapter, result, page.read_text() if page.exists() else "")
         return result
+
     started = time.monotonic()
     with worker_pool(max(1, workers or default_workers()), grader_seconds(limits), log,
                      launcher) as pool:
