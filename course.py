@@ -17,7 +17,10 @@ Instructors (in the course's repository, not in a class edition):
                                       autograde every submission of chapter 2 (a folder of
                                       <student>/<notebook>.ipynb, or a zip of one) in a jail;
                                       grades, totals, feedback and a summary go to DIR
-                                      (default grading/02_autograd)
+                                      (default grading/02_autograd). Many machines: add
+                                      --db-url postgresql://... --shard K/M (README: At scale)
+    python3 course.py grades 2 --db-url URL [--out DIR]
+                                      the reports of every shard, from the shared gradebook
     python3 course.py release DIR --open N --closed K
                                       write the class edition into the git repository DIR:
                                       chapters 1..N, the solutions of chapters 1..K only
@@ -161,14 +164,29 @@ def ensure_chromium(pytest_args: list[str]) -> None:
     """tests/test_lab.py drives JupyterLab in Debian's headless Chromium through ChromeDriver: when a
     test run includes it, install both where we may (as root, with apt); elsewhere the test says
     why it skips. Only tests need them: `lab` never installs a browser."""
-    if not (ROOT / "tests" / "test_lab.py").exists() or (shutil.which("chromium") and shutil.which("chromedriver")):
-        return
-    paths = [arg.split("::")[0] for arg in pytest_args if not arg.startswith("-")]
-    paths = [path for path in paths if (ROOT / path).exists()]
-    if paths and not any(Path(ROOT / path).resolve() in (ROOT / "tests" / "test_lab.py", ROOT / "tests")
-                         for path in paths):
+    if (shutil.which("chromium") and shutil.which("chromedriver")) or not runs(pytest_args, "test_lab.py"):
         return
     apt_install("chromium chromium-driver", "to test JupyterLab in a headless browser (tests/test_lab.py)")
+
+
+def ensure_postgresql(pytest_args: list[str]) -> None:
+    """tests/test_postgres_grading.py grades shards of a class into a PostgreSQL server it starts
+    itself: when a test run includes it, install Debian's postgresql where we may (as root, with
+    apt); elsewhere the test says why it skips. Only tests need it: no command installs a database."""
+    if shutil.which("initdb") or any(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or not runs(
+            pytest_args, "test_postgres_grading.py"):
+        return
+    apt_install("postgresql", "to test grading shards into one gradebook (tests/test_postgres_grading.py)")
+
+
+def runs(pytest_args: list[str], test_file: str) -> bool:
+    """Whether a test run with these arguments includes tests/`test_file` (and it exists)."""
+    if not (ROOT / "tests" / test_file).exists():
+        return False
+    paths = [arg.split("::")[0] for arg in pytest_args if not arg.startswith("-")]
+    paths = [path for path in paths if (ROOT / path).exists()]
+    return not paths or any(Path(ROOT / path).resolve() in (ROOT / "tests" / test_file, ROOT / "tests")
+                            for path in paths)
 
 
 def in_venv() -> bool:
@@ -257,6 +275,7 @@ def test(pytest_args: list[str]) -> None:
     """Every test: the pytest suite (tests/, which checks the generated files too) and the
     solution notebooks under nbval, on as many workers as there are cores."""
     ensure_chromium(pytest_args)
+    ensure_postgresql(pytest_args)
     workers = ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile"]
     # One BLAS thread per worker: with a worker per core, more threads only fight over the cores
     # (matrix products measured 5x slower that way).
@@ -323,7 +342,7 @@ def keep_in_backups(path: Path, module: str, backups: Path, stamp: str) -> Path:
 
 
 def main(argv: list[str]) -> None:
-    instructors = {"build", "grade", "release", "audit"}
+    instructors = {"build", "grade", "grades", "release", "audit"}
     commands = {"lab", "test", "check", "export", "restore", "status", *instructors}
     needs_argument = {"check", "export", "restore"}
     options = {}
@@ -366,6 +385,10 @@ def main(argv: list[str]) -> None:
         from autograder.grade import main as grade
 
         sys.exit(grade(rest))
+    elif command == "grades":
+        from autograder.class_reports import main as grades
+
+        sys.exit(grades(rest))
     elif command == "audit":
         from autograder.audit import main as audit
 

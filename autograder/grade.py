@@ -2,7 +2,9 @@
 
     python3 course.py grade 2 submissions/        (or: submissions.zip)
         --out DIR       where everything goes (default: grading/NN_name)
-        --db-url URL    the gradebook, any SQLAlchemy URL (default: SQLite, DIR/gradebook.db)
+        --db-url URL    the gradebook, any SQLAlchemy URL (default: SQLite, DIR/gradebook.db);
+                        or --db-url-file FILE, or NNFS_DB_URL (gradebook_store.py)
+        --shard K/M     grade only the K-th of M slices of the students (shards.py)
         --workers N     submissions graded at once (default: two per core)
         --timeout S     seconds one cell may run (default 30)
         --memory MB     memory of one submission's kernel (default 2048)
@@ -56,15 +58,21 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from autograder import layout
 from autograder.build import IGNORED, ROOT, SOLUTIONS
+from autograder.gradebook_store import (RecordStore, masked, place, reason, resolve_url,
+                                        unreachable_gradebook)
 from autograder.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
                                 unpack)
 from autograder.library import write_library
 from autograder.pool import WorkerLost, WorkerPool
 from autograder.probes import TestCellError, read_tests
-from autograder.results import GRADED, RESTORED, RESTORED_NOTE, STOPPED, TAMPERED, ungraded
+from autograder.results import (GRADED, GRADER_ERROR, RESTORED, RESTORED_NOTE, STOPPED, TAMPERED,
+                                ungraded)
 from autograder.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
+from autograder.shards import Shard
 
 # The resident memory a grading worker may hold (nbgrader, the notebook being graded, its
 # feedback): at most 140 MB for the submissions of chapters 2 and 5; past it, the worker is
@@ -151,8 +159,9 @@ def sqlite_url(db_url: str) -> str:
 # Grading -------------------------------------------------------------------------------------------
 
 def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | None = None,
-          workers: int | None = None, limits: Limits = Limits()) -> None:
-    """Grade every submission of chapter `name` in `submissions` (a folder or a zip) into `out`."""
+          workers: int | None = None, limits: Limits = Limits(), shard: Shard | None = None) -> None:
+    """Grade every submission of chapter `name` in `submissions` (a folder or a zip) into `out`,
+    or those of `shard` only; each is recorded whole in the gradebook (gradebook_store.py)."""
     try:
         chapter = layout.find_chapter(name, SOLUTIONS)
     except LookupError as error:
@@ -183,14 +192,25 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
         raise GradeError(f"the course's tests of {chapter} cannot be read: {error}") from None
     launcher = replace(launcher, nnlib=str(write_library(course / "library", chapter)))
     db_url = sqlite_url(db_url or f"sqlite:///{out / 'gradebook.db'}")
+    store = RecordStore(db_url)
+    store.check()
+    log(f"gradebook: {masked(db_url)}" + (f"; shard {shard} of the students" if shard else ""))
     settings = Settings(chapter, notebook, course, db_url, launcher, out / "feedback", tests=tests)
     (out / "results").mkdir(exist_ok=True)
     results = {path.stem: json.loads(path.read_text()) for path in (out / "results").glob("*.json")}
+
+    def record(submission: Submission, graded: dict) -> dict:
+        result = save(out, settings, submission, graded, log)
+        page = settings.feedback / f"{submission.student}.html"
+        store.put(chapter, result, page.read_text() if page.exists() else "")
+        return result
+
     started = time.monotonic()
     with worker_pool(max(1, workers or default_workers()), grader_seconds(limits), log,
                      launcher) as pool:
         try:
-            pool.submit(run_in_worker, ("set_up", settings), label="setting up").result()
+            with store.setting_up():
+                pool.submit(run_in_worker, ("set_up", settings), label="setting up").result()
             try:
                 reference = pool.submit(run_in_worker, ("reference_outcomes", settings),
                                         label="the reference solution").result()
@@ -202,23 +222,27 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                       if cell["metadata"].get("nbgrader", {}).get("grade")]
             settings = replace(settings, reference=reference, exercises=tuple(
                 (meta["grade_id"], float(meta["points"])) for meta in graded))
+            store.put_exercises(chapter, settings.exercises)
             folder, skipped = unpack(submissions, out)
-            incoming, ignored = find_submissions(folder, notebook, release, out / "intake")
+            incoming, ignored = find_submissions(folder, notebook, release, out / "intake",
+                                                 select=shard.holds if shard else None)
             for message in skipped + ignored:
                 log(message)
-            tasks, forgotten = {}, []
+            kept_times = {student: kept_timestamp(result, out / "results" / f"{student}.json")
+                          for student, result in results.items()}
+            kept_times.update(store.kept_times(chapter))  # (graded on any machine)
+            tasks, forgotten, unreached = {}, [], []
             for submission in incoming:
-                kept = results.get(submission.student)
-                if kept and submission.timestamp < kept_timestamp(
-                        kept, out / "results" / f"{submission.student}.json"):
-                    log(f"{submission.student}: kept the graded submission of {kept['timestamp']} UTC; "
+                kept = kept_times.get(submission.student)
+                if kept and submission.timestamp < kept:
+                    log(f"{submission.student}: kept the graded submission of {kept.isoformat(sep=' ')} UTC; "
                         f"this one is older ({submission.timestamp.isoformat(sep=' ')} UTC)")
                 elif submission.status or not stage(submission, settings):
                     # ungradable (or unstaged): this replaces what was graded before, if anything
                     task = ("forget", settings, submission.student)
                     forgotten.append(pool.submit(run_in_worker, task, label=submission.student))
-                    results[submission.student] = save(out, settings, submission, ungraded(
-                        settings.exercises, submission.status, submission.note), log)
+                    results[submission.student] = record(submission, ungraded(
+                        settings.exercises, submission.status, submission.note))
                 else:
                     task = ("grade_task", settings, submission.student, submission.restored)
                     tasks[pool.submit(run_in_worker, task, label=submission.student)] = submission
@@ -230,18 +254,33 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                     result = ungraded(settings.exercises, lost.status, lost.note)
                     forgotten.append(pool.submit(run_in_worker, ("forget", settings, submission.student),
                                                  label=submission.student))
-                results[submission.student] = save(out, settings, submission, result, log)
+                failure = unreachable_gradebook(result)
+                if failure:  # nbgrader lost the gradebook: no verdict on the submission itself
+                    result = ungraded(settings.exercises, GRADER_ERROR, f"the gradebook was unreachable: {failure}")
+                    unreached.append(submission.student)
+                results[submission.student] = record(submission, result)
             for future in forgotten:
                 try:
                     future.result()
                 except WorkerLost as lost:  # its gradebook record stays: the results are right
                     log(f"could not remove a stale gradebook record ({lost.note}); the reports "
                         "are made from results/, which is up to date", error=True)
+                except DBAPIError as error:  # (the same; nbgrader's rows are fixed by grading again)
+                    log(f"could not remove a stale gradebook record: {reason(error, db_url)}", error=True)
+                    unreached.append("a stale record")
         except WorkerLost as lost:  # in setting up or the reference run
             raise GradeError(f"a grading worker was lost: {lost.note}; grade again") from None
+        except DBAPIError as error:  # in setting up, or reading the records
+            raise GradeError(f"lost the gradebook, {place(db_url)}: {reason(error, db_url)}; nothing "
+                             "half written: grade again") from None
     log(f"graded {len(tasks)} submission(s) in {time.monotonic() - started:.1f} s")
     write_reports(out, chapter, settings.exercises, results)
     log(f"wrote {out / 'grades.csv'}, totals.csv, summary.csv, summary.png and feedback/")
+    store.close()
+    if unreached:
+        raise GradeError(f"the gradebook, {place(db_url)}, was unreachable while grading {len(unreached)} "
+                         f"submission(s) ({', '.join(unreached[:5])}{', ...' if len(unreached) > 5 else ''}): "
+                         "recorded as grader errors, nothing half written; grade again")
 
 
 def save(out: Path, settings: Settings, submission: Submission, graded: dict, log: Log) -> dict:
@@ -363,7 +402,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("submissions", type=Path,
                         help="a folder of <student>/<notebook>.ipynb, or a zip of one")
     parser.add_argument("--out", type=Path, help="output directory (default: grading/NN_name)")
-    parser.add_argument("--db-url", help="gradebook URL (default: sqlite:///OUT/gradebook.db)")
+    parser.add_argument("--db-url", help="gradebook URL (default: $NNFS_DB_URL, else "
+                        "sqlite:///OUT/gradebook.db); a password not in it comes from $NNFS_DB_PASSWORD "
+                        "or PGPASSFILE")
+    parser.add_argument("--db-url-file", type=Path, help="a file whose first line is the gradebook URL")
+    parser.add_argument("--shard", help="K/M: grade only the K-th of M slices of the students (1 <= K <= M)")
     parser.add_argument("--workers", type=int, help="submissions graded at once (default: 2 per core)")
     defaults = Limits()
     parser.add_argument("--timeout", type=int, default=defaults.timeout, help="seconds per cell")
@@ -374,7 +417,12 @@ def main(argv: list[str]) -> int:
         parser.error("--timeout, --memory, --wall and --workers must be positive")
     limits = replace(defaults, timeout=args.timeout, memory_mb=args.memory, wall=args.wall)
     try:
-        grade(args.chapter, args.submissions, args.out, args.db_url, args.workers, limits)
+        shard = Shard.parse(args.shard) if args.shard is not None else None
+    except ValueError as error:
+        parser.error(f"--shard: {error}")
+    try:
+        db_url = resolve_url(args.db_url, args.db_url_file)
+        grade(args.chapter, args.submissions, args.out, db_url, args.workers, limits, shard)
     except GradeError as error:
         print(f"grade: {error}", file=sys.stderr)
         return 1

@@ -41,6 +41,10 @@ def api_for(settings: Settings):
     if key not in _apis:
         api = nbgrader_api(settings.course, timeout=settings.launcher.limits.timeout)
         api.coursedir.db_url = settings.db_url
+        if make_url(settings.db_url).get_backend_name() != "sqlite":
+            # nbgrader's course row, made by the set-up (one shard at a time, gradebook_store.py):
+            # a database that enforces foreign keys refuses assignments of course "" (no row)
+            api.coursedir.course_id = "default_course"
         config = Config()
         config.Autograde.autograde_preprocessors = [
             GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,

@@ -45,7 +45,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from autograder.export import HIDDEN_MARKER, cell_source
 from autograder.results import GRADER_ERROR, MISSING, NOT_A_NOTEBOOK
@@ -191,10 +191,11 @@ def extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> Pa
     return path
 
 
-def find_submissions(folder: Path, name: str, release: dict, staging: Path
-                     ) -> tuple[list[Submission], list[str]]:
+def find_submissions(folder: Path, name: str, release: dict, staging: Path,
+                     select: Callable[[str], bool] | None = None) -> tuple[list[Submission], list[str]]:
     """One Submission per student folder of `folder` (its sanitised notebook written into
-    `staging`), and a message for everything else found and each folder graded under a made id."""
+    `staging`), and a message for everything else found and each folder graded under a made id;
+    only the folders whose name `select` accepts, if given (a shard's, shards.py)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -204,7 +205,7 @@ def find_submissions(folder: Path, name: str, release: dict, staging: Path
             messages.append(f"skipped {entry.name}: ignored ({', '.join(sorted(IGNORED_FOLDERS))})")
         elif not is_folder(entry):
             messages.append(f"ignored {shown(entry.name)}: not a student folder (<student>/{name}.ipynb)")
-        else:
+        elif select is None or select(entry.name):
             submission = read_submission(entry, name, release, staging, now)
             if submission.student != entry.name:
                 messages.append(f"graded folder {shown(entry.name)} as student {submission.student}")
