@@ -26,7 +26,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.export import GENERATED, REFERENCE_MARK, cell_source, collect, module_path
+from autograder.authoring.export import GENERATED, REFERENCE_MARK, cell_source, collect, module_path
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITION_FILE = "course-edition.json"  # what a class edition released (`course.py release`)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import layout
-from autograder.export import collect, render, write_atomically
-from autograder.intake import sanitise
+from autograder.authoring.export import collect, render, write_atomically
+from autograder.execution.intake import sanitise
 
 
 class LearnerError(Exception):
@@ -110,10 +110,10 @@ def run_checks(chapter: str, timeout: int = DEFAULT_TIMEOUT) -> list[Result]:
     chapters, each cell for `timeout` seconds at most; one Result per test (`results_of`)."""
     import tempfile
 
-    from autograder.library import write_library
-    from autograder.probes import read_tests
-    from autograder.sandbox import KernelLauncher, Limits
-    from autograder.trial import execute
+    from autograder.execution.library import write_library
+    from autograder.execution.probes import read_tests
+    from autograder.execution.sandbox import KernelLauncher, Limits
+    from autograder.execution.trial import execute
 
     here = layout.HERE
     start_work()
@@ -140,7 +140,7 @@ def exercise_name(cell, index: int) -> str:
 def exercise_error(cell, index: int, cells: list) -> str | None:
     """What an exercise cell raised when it ran (a SyntaxError, a NameError at definition time...),
     with the line of the learner's code where it did; None if it ran without an error."""
-    from autograder.guarded_execute import NOT_RUN
+    from autograder.execution.guarded_execute import NOT_RUN
 
     error = next((output for output in cell.get("outputs", []) if output.get("output_type") == "error"
                   and output.get("ename") != NOT_RUN), None)
@@ -170,7 +170,7 @@ def exercise_error(cell, index: int, cells: list) -> str | None:
 
 def stopped_here(cell, verdict) -> bool:
     """Whether the run stopped (a timeout, a crash) in this cell, which ran."""
-    from autograder.guarded_execute import NOT_RUN
+    from autograder.execution.guarded_execute import NOT_RUN
     from autograder.results import CRASHED, TIMED_OUT
 
     notes = [str(output.get("evalue", "")) for output in cell.get("outputs", [])
@@ -290,7 +290,7 @@ def test_candidates(modules: dict[str, str]) -> tuple[bool, str]:
     import sys
     import tempfile
 
-    from autograder.export import module_path
+    from autograder.authoring.export import module_path
 
     here = layout.HERE
     files = library_tests(set(modules))

@@ -10,10 +10,10 @@ import zipfile
 
 import pytest
 
-from autograder import grade as grading
-from autograder.build import blank_release, nbgrader_api
-from autograder.nbtext import pack, write_notebook
-from autograder.sandbox import KernelLauncher, Limits
+from autograder.grading import grade as grading
+from autograder.authoring.build import blank_release, nbgrader_api
+from autograder.authoring.nbtext import pack, write_notebook
+from autograder.execution.sandbox import KernelLauncher, Limits
 
 MARKER = "SECRET_MARKER_7f3a"  # appears only in hidden tests
 CHAPTER = f"""\

@@ -19,9 +19,9 @@ from dataclasses import replace
 
 import pytest
 
-from autograder import grade as grading
-from autograder.pool import WorkerLost, WorkerPool
-from autograder.sandbox import Limits
+from autograder.grading import grade as grading
+from autograder.grading.pool import WorkerLost, WorkerPool
+from autograder.execution.sandbox import Limits
 from test_grade import DOUBLE, FULL, LIMITS, SQUARE, notebook, results, submit, tiny  # noqa: F401
 
 BOUNDS = replace(LIMITS, output_kb=64)  # 64 kB of output per cell, 1 MB per notebook

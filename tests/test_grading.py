@@ -8,13 +8,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import grade as grading
-from autograder.build import SOLUTIONS, blank_release
+from autograder.grading import grade as grading
+from autograder.authoring.build import SOLUTIONS, blank_release
 from autograder.cells import not_run_when_grading
-from autograder.library import write_library
-from autograder.probes import read_tests
-from autograder.sandbox import KernelLauncher, Limits
-from autograder.trial import run_notebook
+from autograder.execution.library import write_library
+from autograder.execution.probes import read_tests
+from autograder.execution.sandbox import KernelLauncher, Limits
+from autograder.execution.trial import run_notebook
 from conftest import CHAPTERS, read_notebook
 
 

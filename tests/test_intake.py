@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from autograder import grade as grading
-from autograder import intake
+from autograder.grading import grade as grading
+from autograder.execution import intake
 from test_grade import DOUBLE, LIMITS, MARKER, SQUARE, WRONG_SQUARE, notebook, results, submit
 from test_grade import tiny  # noqa: F401 (the tiny chapter: a fixture)
 

@@ -9,9 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from autograder import build, layout, learner
+from autograder import layout, learner
+from autograder.authoring import build
 from autograder.cells import not_run_when_grading
-from autograder.nbtext import pack, write_notebook
+from autograder.authoring.nbtext import pack, write_notebook
 
 NNLIB = layout.HERE.package  # the course's nnlib (the fixture points layout.HERE elsewhere)
 CHAPTER = """\
@@ -365,8 +366,8 @@ def test_an_export_no_library_test_covers_says_so(course, capsys):
 
 
 def test_messages_show_values_and_shapes_as_they_are():
-    from autograder.judge import judge_test
-    from autograder.probes import read_test_cell
+    from autograder.execution.judge import judge_test
+    from autograder.execution.probes import read_test_cell
     from nnlib.testing import compare
 
     [mismatch] = compare([1.0, 2.0], [1.0, 3.0], where="at a = 2, b = -3, c = 10, f = -2")

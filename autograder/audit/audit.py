@@ -6,11 +6,11 @@
 For each entry it makes a submission: the released learner notebook (as solutions/ generates it) with
 every exercise filled with the solution's code (as a learner has it: no ### BEGIN/END SOLUTION
 lines), then ONE exercise's code changed. All the chapter's submissions are graded in one run of
-the real grading path (autograder.grade.grade: intake, jailed kernels, the judge outside the
+the real grading path (autograder.grading.grade.grade: intake, jailed kernels, the judge outside the
 kernel, the nbgrader gradebook, hidden cases included) into a temporary folder, and the audit
 reads results/*.json. The entries:
 
-  * the catalogue's bugs (autograder/catalogue/): each must lose points in the tests of its own
+  * the catalogue's bugs (autograder/audit/catalogue/): each must lose points in the tests of its own
     exercise (the test cells between its solution cell and the next one); it may lose points in
     later exercises that build on it too. One that keeps full marks there is a hole: listed in the
     catalogue's KNOWN_HOLES (reported, not an error), or an error.
@@ -47,9 +47,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import catalogue, layout
-from autograder.build import SOLUTIONS, blank_release
-from autograder.export import cell_source, solution_lines, without_markers
+from autograder import layout
+from autograder.audit import catalogue
+from autograder.authoring.build import SOLUTIONS, blank_release
+from autograder.authoring.export import cell_source, solution_lines, without_markers
 
 BUG, ALTERNATIVE, GENERATED = "bug", "alternative", "generated"
 
@@ -263,13 +264,13 @@ def write_submissions(chapter: str, entries: list[Entry], folder: Path) -> None:
 
 def run(chapter: str, entries: list[Entry], workers: int | None = None, keep: Path | None = None,
         quiet: bool = True) -> Report:
-    """Grade every entry's submission through autograder.grade.grade in one run, and judge each
+    """Grade every entry's submission through autograder.grading.grade.grade in one run, and judge each
     against the catalogue's rules (Outcome.expected)."""
     import contextlib
     import io
 
-    from autograder.grade import grade
-    from autograder.intake import GradeError
+    from autograder.grading.grade import grade
+    from autograder.execution.intake import GradeError
 
     chapter = layout.find_chapter(chapter, SOLUTIONS)
     solution, _, _ = chapter_notebooks(chapter)

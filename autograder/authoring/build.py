@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from autograder import layout
-from autograder.export import REFERENCE_MARK, collect, module_path, reference_header, render, \
+from autograder.authoring.export import REFERENCE_MARK, collect, module_path, reference_header, render, \
     write_atomically
 from autograder.layout import ROOT
 

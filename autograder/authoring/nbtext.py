@@ -12,8 +12,8 @@ opened by a header line:
 Any header may end with `tags=TAG[,TAG...]`, the cell's Jupyter tags (for example
 `%% code tags=skip-when-grading`: an illustration the grader does not run).
 
-    python -m autograder.nbtext pack NOTEBOOK.nb.txt NOTEBOOK.ipynb
-    python -m autograder.nbtext unpack NOTEBOOK.ipynb NOTEBOOK.nb.txt
+    python -m autograder.authoring.nbtext pack NOTEBOOK.nb.txt NOTEBOOK.ipynb
+    python -m autograder.authoring.nbtext unpack NOTEBOOK.ipynb NOTEBOOK.nb.txt
 
 `pack` followed by `unpack` gives back the text unchanged.
 """
@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from autograder.export import cell_source
+from autograder.authoring.export import cell_source
 
 HEADER = re.compile(r"^%% (md|code|solution|tests)((?: \w+=\S+)*)\s*$")
 NOTEBOOK_METADATA = {

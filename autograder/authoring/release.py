@@ -31,11 +31,13 @@ from pathlib import Path
 
 from autograder import layout
 from autograder.cells import HIDDEN_TESTS
-from autograder.export import cell_source, solution_lines
+from autograder.authoring.export import cell_source, solution_lines
 
 # The tooling of check, export, restore and status (what learner.py imports, directly or not).
-LEARNER_TOOLING = ("__init__", "cells", "cgroups", "export", "guarded_execute", "intake", "judge",
-                   "layout", "learner", "library", "probes", "results", "sandbox", "trial")
+LEARNER_TOOLING = ("__init__", "cells", "layout", "learner", "results", "authoring/__init__",
+                   "authoring/export", "execution/__init__", "execution/cgroups",
+                   "execution/guarded_execute", "execution/intake", "execution/judge",
+                   "execution/library", "execution/probes", "execution/sandbox", "execution/trial")
 TOP_FILES = ("course.py", "constraints.txt", ".gitignore")
 INSTRUCTOR_PART = re.compile(r"^<!-- instructor -->\n.*?^<!-- /instructor -->\n", re.S | re.M)
 CHAPTER_ROW = re.compile(r"^\| (\d+)\. .*\n", re.M)
@@ -143,7 +145,7 @@ def learner_readme(text: str, chapters: list[str], closed: list[str]) -> str:
 
 def edition_files(chapters: list[str], closed: list[str]) -> dict[str, bytes]:
     """{path: content} of the class edition releasing `chapters`, of which `closed` are closed."""
-    from autograder.build import generate_chapters, reference_modules
+    from autograder.authoring.build import generate_chapters, reference_modules
 
     here = layout.HERE
     root = here.root

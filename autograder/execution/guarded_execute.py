@@ -53,12 +53,12 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Enum, Float, Instance, Integer, List, Unicode
 
-from autograder.judge import TEST_FAILED, Verdict, judge_test
+from autograder.execution.judge import TEST_FAILED, Verdict, judge_test
 from autograder.cells import not_run_when_grading
-from autograder.probes import ChannelError, TestCell, call_expression, read_outcomes
+from autograder.execution.probes import ChannelError, TestCell, call_expression, read_outcomes
 from autograder.results import CRASHED, TIMED_OUT
-from autograder.cgroups import Group
-from autograder.sandbox import (JAIL_CONNECTION, JAIL_IPC, NOBODY, KernelLauncher, KernelWatch,
+from autograder.execution.cgroups import Group
+from autograder.execution.sandbox import (JAIL_CONNECTION, JAIL_IPC, NOBODY, KernelLauncher, KernelWatch,
                                remove_tree)
 
 NOT_RUN = "NotRun"  # ename of the error output put into cells that did not run

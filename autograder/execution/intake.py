@@ -47,11 +47,11 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from autograder.export import HIDDEN_MARKER, cell_source
+from autograder.authoring.export import HIDDEN_MARKER, cell_source
 from autograder.results import GRADER_ERROR, MISSING, NOT_A_NOTEBOOK
 
 if TYPE_CHECKING:
-    from autograder.grade import Settings
+    from autograder.grading.grade import Settings
 
 IGNORED_FOLDERS = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints"})  # skipped wherever they are
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")  # a folder name used as it is

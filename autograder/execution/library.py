@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from autograder import layout
-from autograder.export import module_path, write_atomically
+from autograder.authoring.export import module_path, write_atomically
 
 
 def earlier_modules(chapter: str) -> list[str]:
@@ -44,7 +44,7 @@ def write_library(target: Path, chapter: str, learners: bool = False) -> Path:
             if found:
                 texts[module] = found[0].read_text()
     else:
-        from autograder.build import reference_modules
+        from autograder.authoring.build import reference_modules
 
         texts = {module: text for module, (notebook, text) in reference_modules().items()
                  if notebook.parent.name < chapter}

@@ -17,10 +17,10 @@ kernel. Instead:
 - `read_outcomes` reads that reply strictly (`nnlib.plaindata.loads`, sizes capped): one outcome
   per case, or `ChannelError` when the kernel sent anything else.
 
-`autograder.trial` grades notebooks against a solution notebook without jail or gradebook,
+`autograder.execution.trial` grades notebooks against a solution notebook without jail or gradebook,
 for authors checking their tests and mutants:
 
-    python -m autograder.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
+    python -m autograder.execution.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
 """
 from __future__ import annotations
 

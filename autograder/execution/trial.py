@@ -1,7 +1,7 @@
 """Run a notebook through the grading path without a gradebook: for `check`, for the reference
 run, and for authors trying their tests on a solution and on mutants of it.
 
-    python -m autograder.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
+    python -m autograder.execution.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
 
 runs SOLUTION (the course's notebook, with its solutions) as the reference, then each
 SUBMISSION (default: SOLUTION itself) with the course's tests, visible and hidden, in a kernel
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.guarded_execute import LAST_RUN, GuardedExecute, RunRecord
-from autograder.judge import judge_test
-from autograder.library import write_library
-from autograder.probes import read_tests
-from autograder.sandbox import KernelLauncher, Limits
+from autograder.execution.guarded_execute import LAST_RUN, GuardedExecute, RunRecord
+from autograder.execution.judge import judge_test
+from autograder.execution.library import write_library
+from autograder.execution.probes import read_tests
+from autograder.execution.sandbox import KernelLauncher, Limits
 
 
 def run_notebook(notebook: dict, folder: Path, tests: dict, launcher: KernelLauncher,

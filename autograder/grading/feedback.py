@@ -26,7 +26,7 @@ from nbconvert.filters import Highlight2HTML
 from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.export import cell_source
+from autograder.authoring.export import cell_source
 from autograder.cells import HIDDEN_TESTS
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"

@@ -57,14 +57,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import layout
-from autograder.build import IGNORED, ROOT, SOLUTIONS
-from autograder.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
+from autograder.authoring.build import IGNORED, ROOT, SOLUTIONS
+from autograder.execution.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
                                 unpack)
-from autograder.library import write_library
-from autograder.pool import WorkerLost, WorkerPool
-from autograder.probes import TestCellError, read_tests
+from autograder.execution.library import write_library
+from autograder.grading.pool import WorkerLost, WorkerPool
+from autograder.execution.probes import TestCellError, read_tests
 from autograder.results import GRADED, RESTORED, RESTORED_NOTE, STOPPED, TAMPERED, ungraded
-from autograder.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
+from autograder.execution.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
 
 # The resident memory a grading worker may hold (nbgrader, the notebook being graded, its
 # feedback): at most 140 MB for the submissions of chapters 2 and 5; past it, the worker is
@@ -101,12 +101,12 @@ class Log:
 # Running the workers ---------------------------------------------------------------------------
 
 def run_in_worker(task: tuple):
-    """Run grade_worker.NAME(*ARGS) for task (NAME, *ARGS): the only function sent to workers,
+    """Run worker.NAME(*ARGS) for task (NAME, *ARGS): the only function sent to workers,
     so that this process never imports nbgrader (the workers' fork server does, once)."""
-    from autograder import grade_worker
+    from autograder.grading import worker
 
     name, *args = task
-    return getattr(grade_worker, name)(*args)
+    return getattr(worker, name)(*args)
 
 
 def default_workers() -> int:
@@ -131,7 +131,7 @@ def worker_pool(workers: int, seconds: float, log: Log, launcher: KernelLauncher
     cgroups of its kernels are removed with it)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["autograder.grade_worker"])
+        context.set_forkserver_preload(["autograder.grading.worker"])
     else:
         context = multiprocessing.get_context("spawn")
     ended = launcher.cgroups.remove_groups_of if launcher.cgroups else (lambda pid: None)

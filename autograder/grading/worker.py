@@ -22,11 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
-from autograder.build import nbgrader_api
-from autograder.feedback import BEGIN, END, FeedbackExporter, HideHiddenTests
-from autograder.grade import Settings
-from autograder import trial
-from autograder.guarded_execute import LAST_RUN, GuardedExecute
+from autograder.authoring.build import nbgrader_api
+from autograder.grading.feedback import BEGIN, END, FeedbackExporter, HideHiddenTests
+from autograder.grading.grade import Settings
+from autograder.execution import trial
+from autograder.execution.guarded_execute import LAST_RUN, GuardedExecute
 from autograder.results import (GRADED, GRADER_ERROR, NOT_A_NOTEBOOK, RESTORED, RESTORED_NOTE,
                                 ExerciseResult, ungraded)
 
