@@ -26,7 +26,8 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.authoring.export import GENERATED, REFERENCE_MARK, cell_source, collect, module_path
+from autograder.authoring.export import GENERATED, REFERENCE_MARK, collect, module_path
+from autograder.cells import cell_source, is_solution
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITION_FILE = "course-edition.json"  # what a class edition released (`course.py release`)
@@ -113,7 +114,7 @@ def holds_learner_work(notebook: dict) -> bool:
     for cell in notebook["cells"]:
         if cell.get("outputs") or cell.get("execution_count"):
             return True
-        if cell["metadata"].get("nbgrader", {}).get("solution") and \
+        if is_solution(cell) and \
                 "raise NotImplementedError()" not in cell_source(cell):
             return True
     return False

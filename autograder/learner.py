@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import layout
+from autograder.cells import grade_id_of, is_graded, is_solution
 from autograder.authoring.export import collect, render, write_atomically
 from autograder.execution.intake import sanitise
 
@@ -134,7 +135,7 @@ def run_checks(chapter: str, timeout: int = DEFAULT_TIMEOUT) -> list[Result]:
 
 def exercise_name(cell, index: int) -> str:
     """How a learner finds a cell: its exercise's (or test's) name, else its number."""
-    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"code cell {index + 1}"
+    return grade_id_of(cell) or f"code cell {index + 1}"
 
 
 def exercise_error(cell, index: int, cells: list) -> str | None:
@@ -193,11 +194,10 @@ def results_of(run, cells: list, timeout: int) -> list[Result]:
     for index, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
-        meta = cell.metadata.get("nbgrader", {})
-        verdict = run.verdicts.get(meta.get("grade_id")) if meta.get("grade") else None
+        verdict = run.verdicts.get(grade_id_of(cell)) if is_graded(cell) else None
         if run.stopped and stop is None and stopped_here(cell, verdict):
             stop = exercise_name(cell, index)
-        if meta.get("solution"):
+        if is_solution(cell):
             failed = exercise_error(cell, index, cells)
         if verdict is None:
             continue

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from autograder.authoring.build import source_notebooks
-from conftest import cell_source, read_notebook
+from autograder.cells import cell_source
+from conftest import read_notebook
 
 NOTEBOOKS = source_notebooks()
 IDS = [path.parent.name for path in NOTEBOOKS]

@@ -50,7 +50,8 @@ from pathlib import Path
 from autograder import layout
 from autograder.audit import catalogue
 from autograder.authoring.build import SOLUTIONS, blank_release
-from autograder.authoring.export import cell_source, solution_lines, without_markers
+from autograder.cells import (cell_source, is_graded, is_solution, nbgrader_of, solution_lines,
+                              without_solution_markers)
 
 BUG, ALTERNATIVE, GENERATED = "bug", "alternative", "generated"
 
@@ -115,20 +116,19 @@ def chapter_notebooks(chapter: str) -> tuple[dict, dict, str]:
 
 def solution_cells(notebook: dict) -> dict[str, int]:
     """{grade id: index} of the notebook's solution cells (the exercises)."""
-    return {cell["metadata"]["nbgrader"]["grade_id"]: index for index, cell in enumerate(notebook["cells"])
-            if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return {nbgrader_of(cell)["grade_id"]: index for index, cell in enumerate(notebook["cells"])
+            if is_solution(cell)}
 
 
 def exercise_tests(notebook: dict) -> dict[str, list[str]]:
     """{exercise grade id: grade ids of the test cells that follow it, up to the next exercise}."""
     owner, tests = None, {}
     for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            owner = meta["grade_id"]
+        if is_solution(cell):
+            owner = nbgrader_of(cell)["grade_id"]
             tests[owner] = []
-        elif meta.get("grade") and owner:
-            tests[owner].append(meta["grade_id"])
+        elif is_graded(cell) and owner:
+            tests[owner].append(nbgrader_of(cell)["grade_id"])
     return tests
 
 
@@ -214,7 +214,7 @@ def catalogue_entries(chapter: str) -> list[Entry]:
             if mutant.grade_id not in cells:
                 problems.append(f"{mutant.name}: {mutant.grade_id!r} is no exercise of {chapter}")
                 continue
-            code = without_markers(cell_source(solution["cells"][cells[mutant.grade_id]]))
+            code = without_solution_markers(cell_source(solution["cells"][cells[mutant.grade_id]]))
             count = code.count(mutant.old)
             if count != 1:
                 problems.append(f"{mutant.name}: its old text occurs {count} times in {mutant.grade_id}, "
@@ -245,7 +245,7 @@ def write_submissions(chapter: str, entries: list[Entry], folder: Path) -> None:
     """folder/<student>/<notebook>.ipynb for each entry: the released notebook, every exercise
     filled with the solution's code, then the entry's exercise replaced by its source."""
     solution, released, name = chapter_notebooks(chapter)
-    answers = {grade_id: without_markers(cell_source(solution["cells"][index]))
+    answers = {grade_id: without_solution_markers(cell_source(solution["cells"][index]))
                for grade_id, index in solution_cells(solution).items()}
     cells = solution_cells(released)
     if set(cells) != set(answers):

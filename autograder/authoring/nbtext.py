@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from autograder.authoring.export import cell_source
+from autograder.cells import cell_source, is_graded, is_solution, nbgrader_of, tags
 
 HEADER = re.compile(r"^%% (md|code|solution|tests)((?: \w+=\S+)*)\s*$")
 NOTEBOOK_METADATA = {
@@ -83,17 +83,17 @@ def unpack(notebook: dict) -> str:
     parts = []
     for cell in notebook["cells"]:
         source = cell_source(cell)
-        meta = cell.get("metadata", {}).get("nbgrader")
+        meta = nbgrader_of(cell)
         if cell["cell_type"] == "markdown":
             header = "%% md"
-        elif meta and meta.get("solution"):
+        elif is_solution(cell):
             header = f"%% solution id={meta['grade_id']}"
-        elif meta and meta.get("grade"):
+        elif is_graded(cell):
             header = f"%% tests id={meta['grade_id']} points={meta['points']:g}"
         else:
             header = "%% code"
-        if cell.get("metadata", {}).get("tags"):
-            header += f" tags={','.join(cell['metadata']['tags'])}"
+        if tags(cell):
+            header += f" tags={','.join(tags(cell))}"
         parts.append(f"{header}\n{source}\n")
     return "\n".join(parts)
 

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 from autograder import layout
-from autograder.cells import HIDDEN_TESTS
-from autograder.authoring.export import cell_source, solution_lines
+from autograder.cells import (BEGIN_HIDDEN, BEGIN_SOLUTION, HIDDEN_TESTS, cell_source, grade_id_of, is_graded,
+                              is_solution, solution_lines, without_hidden_tests)
 
 # The tooling of check, export, restore and status (what learner.py imports, directly or not).
 LEARNER_TOOLING = ("__init__", "cells", "layout", "learner", "results", "authoring/__init__",
@@ -67,7 +67,7 @@ def normalised(line: str) -> str:
 
 def answer_lines(notebook: dict) -> set[str]:
     """The lines of code between the solution markers of a solution notebook, normalised."""
-    return {normalised(line) for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("solution")
+    return {normalised(line) for cell in notebook["cells"] if is_solution(cell)
             for line in solution_lines(cell_source(cell)).values() if line.strip()}
 
 
@@ -105,7 +105,7 @@ def leaks(files: dict[str, bytes], open_chapters: list[str]) -> list[str]:
         if path.startswith(("solutions/", "grading/")) or path.endswith(".db"):
             found.append(f"{path}: an instructor's file")
         text = readable(path, content)
-        for marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+        for marker in (BEGIN_SOLUTION, BEGIN_HIDDEN):
             if marker in text and not path.startswith("autograder/"):  # (the tooling reads them)
                 found.append(f"{path}: {marker!r}")
         lines = [normalised(line) for line in text.splitlines()]
@@ -122,8 +122,8 @@ def leaks(files: dict[str, bytes], open_chapters: list[str]) -> list[str]:
 def changed_tests(path: str, release: dict, solution: dict) -> list[str]:
     """The test cells of a released notebook that are not the course's without its hidden block."""
     def tests(notebook: dict) -> dict[str, str]:
-        return {cell["metadata"]["nbgrader"]["grade_id"]: HIDDEN_TESTS.sub("", cell_source(cell)).strip()
-                for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("grade")}
+        return {grade_id_of(cell): without_hidden_tests(cell_source(cell)).strip()
+                for cell in notebook["cells"] if is_graded(cell)}
 
     released, course = tests(release), tests(solution)
     return [f"{path}: test cell {grade_id} is not the course's without its hidden tests"

@@ -54,7 +54,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Enum, Float, Instance, Integer, List, Unicode
 
 from autograder.execution.judge import TEST_FAILED, Verdict, judge_test
-from autograder.cells import not_run_when_grading
+from autograder.cells import is_graded, nbgrader_of, not_run_when_grading
 from autograder.execution.probes import ChannelError, TestCell, call_expression, read_outcomes
 from autograder.results import CRASHED, TIMED_OUT
 from autograder.execution.cgroups import Group
@@ -393,9 +393,9 @@ class GuardedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        test = self.tests.get(grade_id) if cell.metadata.get("nbgrader", {}).get("grade") else None
-        if cell.metadata.get("nbgrader", {}).get("grade") and test is None:  # (intake.sanitise prevents it)
+        grade_id = nbgrader_of(cell).get("grade_id")
+        test = self.tests.get(grade_id) if is_graded(cell) else None
+        if is_graded(cell) and test is None:  # (intake.sanitise prevents it)
             raise RuntimeError(f"a graded cell that is no test of the course: {grade_id!r}")
         if test is None and not cell.source.strip():
             return cell, resources

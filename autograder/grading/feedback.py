@@ -26,10 +26,8 @@ from nbconvert.filters import Highlight2HTML
 from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.authoring.export import cell_source
-from autograder.cells import HIDDEN_TESTS
+from autograder.cells import cell_source, is_graded, is_solution, nbgrader_of, without_hidden_tests
 
-BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # What HTML from a submission (its markdown, its outputs) may keep in the feedback: text
 # structure, tables, links and images; no script, event handler, style, frame, form or embed.
 SAFE_TAGS = frozenset(
@@ -78,8 +76,8 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         for cell in nb.cells:
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-                cell.source = HIDDEN_TESTS.sub("", cell_source(cell))
+            if cell.cell_type == "code" and is_graded(cell):
+                cell.source = without_hidden_tests(cell_source(cell))
         return nb, resources
 
 
@@ -177,9 +175,9 @@ class FeedbackExporter(HTMLExporter):
         nb, resources = super()._preprocess(nb, resources)
         shown, budget = [], PAGE_CHARS
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader")
-            graded = isinstance(meta, dict) and bool(meta.get("grade") or meta.get("solution"))
-            if isinstance(meta, dict) and "grade_id" in meta:
+            meta = nbgrader_of(cell)
+            graded = is_graded(cell) or is_solution(cell)
+            if "grade_id" in meta:
                 meta["grade_id"] = html.escape(str(meta["grade_id"]))
             if not graded and (len(shown) >= FEEDBACK_CELLS or budget <= 0):
                 continue

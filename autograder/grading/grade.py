@@ -57,6 +57,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import layout
+from autograder.cells import is_graded, nbgrader_of
 from autograder.authoring.build import IGNORED, ROOT, SOLUTIONS
 from autograder.execution.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
                                 unpack)
@@ -198,8 +199,7 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                 raise GradeError(str(error)) from None
             log(f"ran the reference solution's {sum(map(len, reference.values()))} test cases")
             release = json.loads((course / "release" / chapter / f"{notebook}.ipynb").read_text())
-            graded = [cell["metadata"]["nbgrader"] for cell in release["cells"]
-                      if cell["metadata"].get("nbgrader", {}).get("grade")]
+            graded = [nbgrader_of(cell) for cell in release["cells"] if is_graded(cell)]
             settings = replace(settings, reference=reference, exercises=tuple(
                 (meta["grade_id"], float(meta["points"])) for meta in graded))
             folder, skipped = unpack(submissions, out)

@@ -23,7 +23,8 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from autograder.authoring.build import nbgrader_api
-from autograder.grading.feedback import BEGIN, END, FeedbackExporter, HideHiddenTests
+from autograder.cells import BEGIN_HIDDEN, END_HIDDEN
+from autograder.grading.feedback import FeedbackExporter, HideHiddenTests
 from autograder.grading.grade import Settings
 from autograder.execution import trial
 from autograder.execution.guarded_execute import LAST_RUN, GuardedExecute
@@ -146,7 +147,7 @@ def write_feedback(settings: Settings, student: str) -> bool:
     if not result["success"] or not html.exists():
         return False
     text = html.read_text()
-    if BEGIN in text or END in text:
+    if BEGIN_HIDDEN in text or END_HIDDEN in text:
         raise RuntimeError(f"hidden tests leaked into {html}: feedback not written")
     settings.feedback.mkdir(parents=True, exist_ok=True)
     (settings.feedback / f"{student}.html").write_text(text)
