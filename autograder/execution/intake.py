@@ -45,13 +45,9 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from autograder.cells import HIDDEN_MARKER, cell_source, grade_id_of, is_graded, nbgrader_of
-from autograder.results import GRADER_ERROR, MISSING, NOT_A_NOTEBOOK
-
-if TYPE_CHECKING:
-    from autograder.grading.grade import Settings
+from autograder.results import GRADER_ERROR, MISSING, NOT_A_NOTEBOOK, Settings
 
 IGNORED_FOLDERS = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints"})  # skipped wherever they are
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")  # a folder name used as it is
@@ -520,9 +516,9 @@ def stage(submission: Submission, settings: Settings) -> bool:
     return True
 
 
-def kept_timestamp(result: dict, path: Path) -> datetime:
-    """When the graded submission of `result` (read from `path`) was made: its timestamp, but no
+def kept_timestamp(timestamp: str, path: Path) -> datetime:
+    """When the graded submission whose result `path` holds was made: its `timestamp`, but no
     later than when it was graded (the file's time). Results of an earlier version of the grader
     may hold a learner's date from the future: a later submission still replaces them."""
     graded = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
-    return min(datetime.fromisoformat(result["timestamp"]), graded)
+    return min(datetime.fromisoformat(timestamp), graded)

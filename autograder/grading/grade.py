@@ -53,7 +53,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from autograder import layout
@@ -64,27 +64,14 @@ from autograder.execution.intake import (GradeError, Submission, find_submission
 from autograder.execution.library import write_library
 from autograder.grading.pool import WorkerLost, WorkerPool
 from autograder.execution.probes import TestCellError, read_tests
-from autograder.results import GRADED, RESTORED, RESTORED_NOTE, STOPPED, TAMPERED, ungraded
+from autograder.results import (RESTORED, RESTORED_NOTE, STOPPED, Graded, Settings, SubmissionResult,
+                                ungraded)
 from autograder.execution.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
 
 # The resident memory a grading worker may hold (nbgrader, the notebook being graded, its
 # feedback): at most 140 MB for the submissions of chapters 2 and 5; past it, the worker is
 # killed (pool.py) and the submission is "too large to grade".
 GRADER_MEMORY_MB = 1024
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What every worker needs to know, sent with each task (workers share no other state)."""
-    chapter: str  # the assignment, e.g. 02_autograd
-    notebook: str  # the notebook's name without .ipynb, e.g. autograd
-    course: Path  # nbgrader's course directory
-    db_url: str
-    launcher: KernelLauncher
-    feedback: Path  # where each student's feedback HTML goes
-    exercises: tuple[tuple[str, float], ...] = ()  # (grade id, points) of each graded cell
-    tests: dict = field(default_factory=dict)  # {grade id: probes.TestCell}, read from the source
-    reference: dict = field(default_factory=dict)  # {grade id: the reference's case outcomes}
 
 
 class Log:
@@ -186,7 +173,8 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     db_url = sqlite_url(db_url or f"sqlite:///{out / 'gradebook.db'}")
     settings = Settings(chapter, notebook, course, db_url, launcher, out / "feedback", tests=tests)
     (out / "results").mkdir(exist_ok=True)
-    results = {path.stem: json.loads(path.read_text()) for path in (out / "results").glob("*.json")}
+    results = {path.stem: SubmissionResult.from_json(json.loads(path.read_text()))
+               for path in (out / "results").glob("*.json")}
     started = time.monotonic()
     with worker_pool(max(1, workers or default_workers()), grader_seconds(limits), log,
                      launcher) as pool:
@@ -210,8 +198,8 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
             for submission in incoming:
                 kept = results.get(submission.student)
                 if kept and submission.timestamp < kept_timestamp(
-                        kept, out / "results" / f"{submission.student}.json"):
-                    log(f"{submission.student}: kept the graded submission of {kept['timestamp']} UTC; "
+                        kept.timestamp, out / "results" / f"{submission.student}.json"):
+                    log(f"{submission.student}: kept the graded submission of {kept.timestamp} UTC; "
                         f"this one is older ({submission.timestamp.isoformat(sep=' ')} UTC)")
                 elif submission.status or not stage(submission, settings):
                     # ungradable (or unstaged): this replaces what was graded before, if anything
@@ -244,47 +232,43 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     log(f"wrote {out / 'grades.csv'}, totals.csv, summary.csv, summary.png and feedback/")
 
 
-def save(out: Path, settings: Settings, submission: Submission, graded: dict, log: Log) -> dict:
+def save(out: Path, settings: Settings, submission: Submission, graded: Graded,
+         log: Log) -> SubmissionResult:
     """Complete a worker's result with the submission's details; write, log and return it."""
-    rows = graded["exercises"]
-    statuses = [row["status"] for row in rows]
-    status = next((s for s in statuses if s in STOPPED), RESTORED if RESTORED in statuses else GRADED)
-    stop_note = next((row["note"] for row in rows if row["status"] in STOPPED), "")
-    if status == GRADED and TAMPERED in statuses:
-        status = TAMPERED
-    result = {"student": submission.student, "name": submission.name,
-              "timestamp": submission.timestamp.isoformat(),
-              "submitted": str(submission.notebook or ""), "status": status,
-              "note": "; ".join(dict.fromkeys(filter(None, [submission.note, stop_note]))), **graded}
-    (out / "results" / f"{submission.student}.json").write_text(json.dumps(result, indent=1))
-    if not graded["feedback"]:
+    rows = graded.exercises
+    result = SubmissionResult(submission.student, submission.name, submission.timestamp.isoformat(),
+                              str(submission.notebook or ""), graded.status,
+                              "; ".join(dict.fromkeys(filter(None, [submission.note, graded.note]))),
+                              rows, graded.seconds, graded.feedback)
+    (out / "results" / f"{submission.student}.json").write_text(json.dumps(result.as_json(), indent=1))
+    if not graded.feedback:
         write_plain_feedback(settings.feedback / f"{submission.student}.html", settings.chapter, result)
-    done = [row for row in rows if row["points"] is not None]
-    points = f"{sum(r['points'] for r in done):g}/{sum(r['max_points'] for r in done):g} points"
-    if status in STOPPED:
-        log(f"{submission.student}: {status}: {result['note']}; {points}")
+    done = [row for row in rows if row.points is not None]
+    points = f"{sum(r.points for r in done):g}/{sum(r.max_points for r in done):g} points"
+    if result.status in STOPPED:
+        log(f"{submission.student}: {result.status}: {result.note}; {points}")
     else:
-        restored = [row["exercise"] for row in rows if row["status"] == RESTORED]
-        notes = [result["note"], f"test cells put back: {', '.join(restored)}" if restored else ""]
-        notes += [part for row in rows for part in row["note"].split("; ")
+        restored = [row.exercise for row in rows if row.status == RESTORED]
+        notes = [result.note, f"test cells put back: {', '.join(restored)}" if restored else ""]
+        notes += [part for row in rows for part in row.note.split("; ")
                   if not part.endswith(RESTORED_NOTE)]
         extra = "; ".join(dict.fromkeys(filter(None, notes)))
-        log(f"{submission.student}: {points} ({status}{'; ' + extra if extra else ''}) "
-            f"[{graded['seconds']} s]")
+        log(f"{submission.student}: {points} ({result.status}{'; ' + extra if extra else ''}) "
+            f"[{graded.seconds} s]")
     return result
 
 
-def write_plain_feedback(path: Path, chapter: str, result: dict) -> None:
+def write_plain_feedback(path: Path, chapter: str, result: SubmissionResult) -> None:
     """A short page where nbgrader made none (the submission could not be graded)."""
     from html import escape
 
-    rows = "".join(f"<tr><td>{escape(row['exercise'])}</td><td>{number(row['points'])}</td>"
-                   f"<td>{number(row['max_points'])}</td><td>{escape(row['status'])}</td></tr>"
-                   for row in result["exercises"])
+    rows = "".join(f"<tr><td>{escape(row.exercise)}</td><td>{number(row.points)}</td>"
+                   f"<td>{number(row.max_points)}</td><td>{escape(row.status)}</td></tr>"
+                   for row in result.exercises)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(chapter)}"
-                    f"</title></head><body><h1>{escape(chapter)}: {escape(result['student'])}</h1>"
-                    f"<p><b>{escape(result['status'])}</b>: {escape(result['note'])}</p><table>"
+                    f"</title></head><body><h1>{escape(chapter)}: {escape(result.student)}</h1>"
+                    f"<p><b>{escape(result.status)}</b>: {escape(result.note)}</p><table>"
                     f"<tr><th>exercise</th><th>points</th><th>of</th><th>status</th></tr>{rows}"
                     "</table></body></html>\n")
 
@@ -295,17 +279,16 @@ def number(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def write_reports(out: Path, chapter: str, exercises, results: dict[str, dict]) -> None:
+def write_reports(out: Path, chapter: str, exercises, results: dict[str, SubmissionResult]) -> None:
     """grades.csv, totals.csv, summary.csv and summary.png from every student's result."""
     students = [results[student] for student in sorted(results)]
     with (out / "grades.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["student", "exercise", "points", "max_points", "status", "note", "student_id"])
         for result in students:
-            for row in result["exercises"]:
-                writer.writerow([result.get("name", result["student"]), row["exercise"],
-                                 number(row["points"]), number(row["max_points"]), row["status"],
-                                 row["note"], result["student"]])
+            for row in result.exercises:
+                writer.writerow([result.name, row.exercise, number(row.points), number(row.max_points),
+                                 row.status, row.note, result.student])
     maximum = sum(points for _, points in exercises)
     totals = {}
     with (out / "totals.csv").open("w", newline="") as file:
@@ -313,22 +296,20 @@ def write_reports(out: Path, chapter: str, exercises, results: dict[str, dict]) 
         writer.writerow(["student", "points", "max_points", "status", "exercises_graded", "note",
                          "student_id"])
         for result in students:
-            done = [row for row in result["exercises"] if row["points"] is not None]
-            complete = len(done) == len(result["exercises"])
-            total = sum(row["points"] for row in done) if complete else None
+            done = [row for row in result.exercises if row.points is not None]
+            total = result.points
             if total is not None:
-                totals[result["student"]] = total
-            writer.writerow([result.get("name", result["student"]), number(total), number(maximum),
-                             result["status"], f"{len(done)}/{len(result['exercises'])}", result["note"],
-                             result["student"]])
+                totals[result.student] = total
+            writer.writerow([result.name, number(total), number(maximum), result.status,
+                             f"{len(done)}/{len(result.exercises)}", result.note, result.student])
     rates = []
     with (out / "summary.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["exercise", "max_points", "graded", "passed", "pass_rate"])
         for grade_id, points in exercises:
-            rows = [row for result in students for row in result["exercises"]
-                    if row["exercise"] == grade_id and row["points"] is not None]
-            passed = sum(row["points"] >= row["max_points"] for row in rows)
+            rows = [row for result in students for row in result.exercises
+                    if row.exercise == grade_id and row.points is not None]
+            passed = sum(row.points >= row.max_points for row in rows)
             rate = passed / len(rows) if rows else None
             rates.append((grade_id, rate))
             writer.writerow([grade_id, number(points), len(rows), passed,
