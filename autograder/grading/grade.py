@@ -179,8 +179,8 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     with worker_pool(max(1, workers or default_workers()), grader_seconds(limits), log,
                      launcher) as pool:
         try:
-            pool.submit(run_in_worker, ("set_up", settings), label="setting up").result()
             try:
+                pool.submit(run_in_worker, ("set_up", settings), label="setting up").result()
                 reference = pool.submit(run_in_worker, ("reference_outcomes", settings),
                                         label="the reference solution").result()
             except RuntimeError as error:
