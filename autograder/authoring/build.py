@@ -27,7 +27,7 @@ from autograder.layout import ROOT
 
 SOLUTIONS, CHAPTERS, PACKAGE = layout.HERE.solutions, layout.HERE.chapters, layout.HERE.package
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
-ALEMBIC_COMMAND = None  # nbgrader's own get_alembic_version, once nbgrader_api has replaced it
+ALEMBIC_COMMAND = None  # nbgrader's own get_alembic_version, once nbgrader_api has replaced it (hooks.py)
 
 
 class BuildError(Exception):

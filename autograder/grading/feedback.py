@@ -11,7 +11,8 @@ HTMLExporter (see its docstring): most of every page is the same for every stude
 makes the page safe to open: nothing a submission wrote or printed runs in the reader's browser
 (`sanitise_html`: no script, event handler, frame, form or style from the submission); and
 small: it shows at most `FEEDBACK_CELLS` cells and `PAGE_CHARS` of their text (the outputs are
-bounded when the notebook runs: guarded_execute.py).
+bounded when the notebook runs: guarded_execute.py). The private names of nbconvert it
+relies on are listed in autograder/hooks.py.
 """
 from __future__ import annotations
 
