@@ -11,8 +11,9 @@ import pytest
 
 from autograder.audit import audit
 from autograder.audit import catalogue
+from autograder.layout import HERE
 
-CHAPTERS = sorted(path.name for path in audit.SOLUTIONS.iterdir() if path.is_dir() and path.name[:2].isdigit())
+CHAPTERS = sorted(path.name for path in HERE.solutions.iterdir() if path.is_dir() and path.name[:2].isdigit())
 _reports: dict[str, dict[str, audit.Outcome]] = {}
 
 

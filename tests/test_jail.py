@@ -35,8 +35,10 @@ import json, sys
 from pathlib import Path
 from autograder.grading import grade
 from autograder.execution.sandbox import Limits
-grade.SOLUTIONS = Path(sys.argv[1])
-grade.grade("1", Path(sys.argv[2]), Path(sys.argv[3]), workers=2, limits=Limits(**json.loads(sys.argv[4])))
+from autograder.layout import HERE, Course
+course = Course(HERE.root, solutions=Path(sys.argv[1]))
+grade.grade("1", Path(sys.argv[2]), Path(sys.argv[3]), workers=2, limits=Limits(**json.loads(sys.argv[4])),
+            course=course)
 """
 # A cell that puts `plant(path)` (a link to a host file, a FIFO...) where the grader read the
 # kernel's log, and everywhere else the kernel can write near its working directory and the

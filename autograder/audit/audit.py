@@ -49,7 +49,8 @@ from pathlib import Path
 
 from autograder import layout
 from autograder.audit import catalogue
-from autograder.authoring.build import SOLUTIONS, blank_release
+from autograder.authoring.build import blank_release
+from autograder.layout import HERE
 from autograder.cells import (cell_source, is_graded, is_solution, nbgrader_of, solution_lines,
                               without_solution_markers)
 
@@ -109,7 +110,7 @@ class Report:
 
 def chapter_notebooks(chapter: str) -> tuple[dict, dict, str]:
     """(solution notebook, released notebook, notebook file name) of a chapter, e.g. 03_backprop."""
-    solution = min((SOLUTIONS / chapter).glob("*.ipynb"))
+    solution = min((HERE.solutions / chapter).glob("*.ipynb"))
     # the release as solutions/ generates it: not chapters/, where someone may have worked
     return json.loads(solution.read_text()), json.loads(blank_release(chapter)), solution.name
 
@@ -272,7 +273,7 @@ def run(chapter: str, entries: list[Entry], workers: int | None = None, keep: Pa
     from autograder.grading.grade import grade
     from autograder.execution.intake import GradeError
 
-    chapter = layout.find_chapter(chapter, SOLUTIONS)
+    chapter = layout.find_chapter(chapter, HERE.solutions)
     solution, _, _ = chapter_notebooks(chapter)
     owned = exercise_tests(solution)
     book = catalogue.module(chapter)
@@ -352,8 +353,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", type=Path, help="keep the grading output in this folder (one chapter)")
     args = parser.parse_args(argv)
     try:
-        chapters = (sorted(path.name for path in SOLUTIONS.iterdir() if path.is_dir() and path.name[:2].isdigit())
-                    if args.chapter == "all" else [layout.find_chapter(args.chapter, SOLUTIONS)])
+        chapters = (sorted(path.name for path in HERE.solutions.iterdir() if path.is_dir() and path.name[:2].isdigit())
+                    if args.chapter == "all" else [layout.find_chapter(args.chapter, HERE.solutions)])
     except LookupError as error:
         parser.error(str(error))
     failed = False

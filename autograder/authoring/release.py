@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from autograder import layout
+from autograder.layout import HERE, Course
 from autograder.cells import (BEGIN_HIDDEN, BEGIN_SOLUTION, HIDDEN_TESTS, cell_source, grade_id_of, is_graded,
                               is_solution, solution_lines, without_hidden_tests)
 
@@ -77,10 +78,10 @@ def hidden_blocks(notebook: dict) -> list[str]:
             for cell in notebook["cells"] for block in HIDDEN_TESTS.findall(cell_source(cell))]
 
 
-def solution_notebooks() -> dict[str, dict]:
-    here = layout.HERE
-    return {chapter: json.loads(min((here.solutions / chapter).glob("*.ipynb")).read_text())
-            for chapter in sorted(path.name for path in here.solutions.iterdir() if path.is_dir())}
+def solution_notebooks(course: Course = HERE) -> dict[str, dict]:
+    """{chapter: its solution notebook} for every chapter of solutions/."""
+    return {chapter: json.loads(min((course.solutions / chapter).glob("*.ipynb")).read_text())
+            for chapter in sorted(path.name for path in course.solutions.iterdir() if path.is_dir())}
 
 
 def readable(path: str, content: bytes) -> str:
@@ -91,12 +92,12 @@ def readable(path: str, content: bytes) -> str:
     return text
 
 
-def leaks(files: dict[str, bytes], open_chapters: list[str]) -> list[str]:
+def leaks(files: dict[str, bytes], open_chapters: list[str], course: Course = HERE) -> list[str]:
     """Where `files` ({path: content}) hold what no edition may: a line of the solution code of an
     exercise of an open chapter (anywhere: a later chapter's given code, a visible test, a
     library module or test), a hidden test (a marker, a whole block, or a test cell that differs
     from the course's without its hidden block), or an instructor's file. One line per find."""
-    solutions = solution_notebooks()
+    solutions = solution_notebooks(course)
     answers = {line: chapter for chapter in open_chapters for line in answer_lines(solutions[chapter])
                if len(line) >= MIN_ANSWER_LINE and line not in NOT_ANSWERS}
     blocks = [(chapter, block) for chapter, notebook in solutions.items() for block in hidden_blocks(notebook)]
@@ -143,12 +144,11 @@ def learner_readme(text: str, chapters: list[str], closed: list[str]) -> str:
     return f"{title}\n{note}{rest}"
 
 
-def edition_files(chapters: list[str], closed: list[str]) -> dict[str, bytes]:
+def edition_files(chapters: list[str], closed: list[str], course: Course = HERE) -> dict[str, bytes]:
     """{path: content} of the class edition releasing `chapters`, of which `closed` are closed."""
     from autograder.authoring.build import generate_chapters, reference_modules
 
-    here = layout.HERE
-    root = here.root
+    root = course.root
     files = {name: (root / name).read_bytes() for name in TOP_FILES}
     pyproject = (root / "pyproject.toml").read_text()
     testpaths = 'testpaths = ["tests", "solutions"]'
@@ -157,19 +157,19 @@ def edition_files(chapters: list[str], closed: list[str]) -> dict[str, bytes]:
     files["pyproject.toml"] = pyproject.replace(testpaths, 'testpaths = ["tests"]').encode()
     files["README.md"] = learner_readme((root / "README.md").read_text(), chapters, closed).encode()
     # The release as solutions/ generates it, not chapters/ as it is in this checkout: the same
-    # when the build is committed, and never a notebook someone tried out here.
-    files.update({path: content for path, content in generate_chapters().items()
+    # when the build is committed, and never a notebook someone tried out course.
+    files.update({path: content for path, content in generate_chapters(course=course).items()
                   if path.split("/")[1] in chapters})
-    modules = here.modules()
-    for relative in here.hand_written():
-        files[f"nnlib/{relative.as_posix()}"] = (here.package / relative).read_bytes()
-    for module, (notebook, text) in reference_modules().items():
+    modules = course.modules()
+    for relative in course.hand_written():
+        files[f"nnlib/{relative.as_posix()}"] = (course.package / relative).read_bytes()
+    for module, (notebook, text) in reference_modules(course).items():
         if notebook.parent.name in closed:
-            files[here.reference(module).relative_to(root).as_posix()] = text.encode()
+            files[course.reference(module).relative_to(root).as_posix()] = text.encode()
     for name in LEARNER_TOOLING:
         files[f"autograder/{name}.py"] = (root / "autograder" / f"{name}.py").read_bytes()
     released = {module for module, chapter in modules.items() if chapter in chapters}
-    hand_written = {module_name(relative) for relative in here.hand_written()}
+    hand_written = {module_name(relative) for relative in course.hand_written()}
     files["tests/conftest.py"] = (root / "tests" / "conftest.py").read_bytes()
     for test in sorted((root / "tests").glob("test_*.py")):
         needs = layout.nnlib_imports(test, set(modules) | hand_written)
@@ -209,20 +209,19 @@ def previous_release(target: Path) -> dict:
     return json.loads(edition.read_text())
 
 
-def release(target: Path, open_up_to: int, closed_up_to: int) -> str:
+def release(target: Path, open_up_to: int, closed_up_to: int, course: Course = HERE) -> str:
     """Write the class edition with chapters 1..`open_up_to` released and 1..`closed_up_to`
     closed into the git repository `target`, and commit it; return what was done."""
-    here = layout.HERE
     target = target.resolve()
-    if here.root == target or here.root in target.parents:
+    if course.root == target or course.root in target.parents:
         raise ReleaseError(f"{target} is inside the course's repository: choose a folder outside it")
-    every = here.chapter_names()
+    every = course.chapter_names()
     if not 0 <= closed_up_to <= open_up_to <= len(every) or open_up_to < 1:
         raise ReleaseError(f"need 0 <= --closed <= --open, 1 <= --open <= {len(every)} "
                            f"(got --open {open_up_to} --closed {closed_up_to})")
     chapters, closed = every[:open_up_to], every[:closed_up_to]
-    files = edition_files(chapters, closed)
-    found = leaks(files, [chapter for chapter in chapters if chapter not in closed])
+    files = edition_files(chapters, closed, course)
+    found = leaks(files, [chapter for chapter in chapters if chapter not in closed], course)
     if found:
         raise ReleaseError("the edition would give away what it must not:\n  " + "\n  ".join(found))
     before = previous_release(target)
@@ -240,7 +239,7 @@ def release(target: Path, open_up_to: int, closed_up_to: int) -> str:
     git(target, "add", "--", *files)
     if not git(target, "status", "--porcelain", "--untracked-files=no").strip():
         return f"{target}: nothing changed since the last release"
-    source = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here.root,
+    source = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=course.root,
                             capture_output=True, text=True).stdout.strip() or "no commit"
     message = (f"Release: chapters {chapters[0][:2]}-{chapters[-1][:2]}"
                + (f", solutions of {closed[0][:2]}-{closed[-1][:2]}" if closed else ", no solutions")

@@ -57,8 +57,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder import layout
+from autograder.layout import HERE, Course
 from autograder.cells import is_graded, nbgrader_of
-from autograder.authoring.build import IGNORED, ROOT, SOLUTIONS
+from autograder.authoring.build import IGNORED
 from autograder.execution.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
                                 unpack)
 from autograder.execution.library import write_library
@@ -139,15 +140,16 @@ def sqlite_url(db_url: str) -> str:
 # Grading -------------------------------------------------------------------------------------------
 
 def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | None = None,
-          workers: int | None = None, limits: Limits = Limits()) -> None:
-    """Grade every submission of chapter `name` in `submissions` (a folder or a zip) into `out`."""
+          workers: int | None = None, limits: Limits = Limits(), course: Course = HERE) -> None:
+    """Grade every submission of chapter `name` of `course` in `submissions` (a folder or a zip)
+    into `out`."""
     try:
-        chapter = layout.find_chapter(name, SOLUTIONS)
+        chapter = layout.find_chapter(name, course.solutions)
     except LookupError as error:
         raise GradeError(str(error)) from None
-    source = SOLUTIONS / chapter
+    source = course.solutions / chapter
     notebook = min(source.glob("*.ipynb")).stem
-    out = Path(out or ROOT / "grading" / chapter).resolve()
+    out = Path(out or course.root / "grading" / chapter).resolve()
     submissions = Path(submissions).resolve()
     if not submissions.exists():
         raise GradeError(f"{submissions} does not exist")
@@ -162,16 +164,17 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
         log(NO_ISOLATION_WARNING.format(reason=launcher.reason), error=True)
     log(f"grading {chapter} from {submissions} into {out}")
     log(launcher.describe(), error=launcher.cgroups is None)  # (its warning goes to stderr too)
-    course = out / "nbgrader"
-    shutil.rmtree(course / "source" / chapter, ignore_errors=True)
-    shutil.copytree(source, course / "source" / chapter, ignore=IGNORED)
+    nbgrader_course = out / "nbgrader"
+    shutil.rmtree(nbgrader_course / "source" / chapter, ignore_errors=True)
+    shutil.copytree(source, nbgrader_course / "source" / chapter, ignore=IGNORED)
     try:
         tests = read_tests(json.loads((source / f"{notebook}.ipynb").read_text()))
     except TestCellError as error:
         raise GradeError(f"the course's tests of {chapter} cannot be read: {error}") from None
-    launcher = replace(launcher, nnlib=str(write_library(course / "library", chapter)))
+    launcher = replace(launcher, nnlib=str(write_library(nbgrader_course / "library", chapter,
+                                                         course=course)))
     db_url = sqlite_url(db_url or f"sqlite:///{out / 'gradebook.db'}")
-    settings = Settings(chapter, notebook, course, db_url, launcher, out / "feedback", tests=tests)
+    settings = Settings(chapter, notebook, nbgrader_course, db_url, launcher, out / "feedback", tests=tests)
     (out / "results").mkdir(exist_ok=True)
     results = {path.stem: SubmissionResult.from_json(json.loads(path.read_text()))
                for path in (out / "results").glob("*.json")}
@@ -186,7 +189,8 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
             except RuntimeError as error:
                 raise GradeError(str(error)) from None
             log(f"ran the reference solution's {sum(map(len, reference.values()))} test cases")
-            release = json.loads((course / "release" / chapter / f"{notebook}.ipynb").read_text())
+            release = json.loads((nbgrader_course / "release" / chapter / f"{notebook}.ipynb")
+                                 .read_text())
             graded = [nbgrader_of(cell) for cell in release["cells"] if is_graded(cell)]
             settings = replace(settings, reference=reference, exercises=tuple(
                 (meta["grade_id"], float(meta["points"])) for meta in graded))
