@@ -74,7 +74,9 @@ def imports_of(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
                 anchor = module.split(".")[:len(module.split(".")) - node.level + is_package]
                 base = ".".join(anchor + ([base] if base else []))
             # `from package import module` imports the module; `from module import name`, the module
-            names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            if not any(resolve(name, modules) not in (None, resolve(base, modules)) for name in names):
+                names.append(base)
         for name in names:
             target = resolve(name, modules)
             if target and target != module:
