@@ -11,7 +11,7 @@ pipeline's direction:
                            audit): imports neither the learner's commands nor grading
     autograder.learner     check, export, restore, status: does not import grading
     autograder.grading     course.py grade: does not import the learner's commands
-    nothing imports autograder.audit (it sits on top of grading)
+    autograder.audit       on top of grading: only course.py (its entry point) imports it
 """
 from __future__ import annotations
 
