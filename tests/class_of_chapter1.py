@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.build import SOLUTIONS, blank_release
+from autograder.authoring.build import blank_release
+from autograder.layout import HERE
 
 CHAPTER = "01_derivatives"
 NOTEBOOK = "derivatives.ipynb"
@@ -19,7 +20,7 @@ WRONG = {
 
 
 def solution() -> dict:
-    return json.loads((SOLUTIONS / CHAPTER / NOTEBOOK).read_text())
+    return json.loads((HERE.solutions / CHAPTER / NOTEBOOK).read_text())
 
 
 def grade_id(cell: dict) -> str | None:

@@ -18,11 +18,6 @@ def read_notebook(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def cell_source(cell: dict) -> str:
-    source = cell["source"]
-    return "".join(source) if isinstance(source, list) else source
-
-
 class NotInYourLibraryYet(pytest.File):
     """A test file that needs nnlib modules the library does not have: skipped, saying why."""
     reasons: dict[Path, str] = {}

@@ -1,7 +1,7 @@
-"""The audit's catalogue (autograder/catalogue/) through the real grading path: every plausible
+"""The audit's catalogue (autograder/audit/catalogue/) through the real grading path: every plausible
 bug loses points in its own exercise, every correct alternative keeps full marks.
 
-One grading run per chapter (autograder.audit.run: all the chapter's entries, default workers),
+One grading run per chapter (autograder.audit.audit.run: all the chapter's entries, default workers),
 shared by its entries' tests; the generated mutants of `course.py audit` are not run here.
 A bug listed in the chapter's KNOWN_HOLES is expected to keep full marks (xfail, strict: once a
 test catches it, remove it from KNOWN_HOLES)."""
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import audit, catalogue
+from autograder.audit import audit
+from autograder.audit import catalogue
+from autograder.layout import HERE
 
-CHAPTERS = sorted(path.name for path in audit.SOLUTIONS.iterdir() if path.is_dir() and path.name[:2].isdigit())
+CHAPTERS = sorted(path.name for path in HERE.solutions.iterdir() if path.is_dir() and path.name[:2].isdigit())
 _reports: dict[str, dict[str, audit.Outcome]] = {}
 
 

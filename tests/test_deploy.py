@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.build import ROOT
-from autograder.shards import Shard
+from autograder.grading.shards import Shard
+from autograder.layout import HERE
+
+ROOT = HERE.root
 
 DEPLOY = ROOT / "deploy"
 
@@ -27,7 +29,7 @@ def stub_python(folder: Path) -> dict:
 
 def grade_arguments(lines: list[str]) -> dict:
     """The options of `course.py grade` in a command's arguments, read by its own parser."""
-    from autograder import grade
+    from autograder.grading import grade
 
     assert lines[:2] == ["course.py", "grade"], lines
     parsed = {}

@@ -1,8 +1,8 @@
 """The exporter turns `#| export` cells into modules, and refuses what it cannot export."""
 import pytest
 
-from autograder.export import ExportError, collect, render, write_atomically
-from autograder.nbtext import pack, write_notebook
+from autograder.authoring.export import ExportError, collect, render, write_atomically
+from autograder.authoring.nbtext import pack, write_notebook
 
 NOTEBOOK = """\
 %% code

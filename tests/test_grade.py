@@ -10,10 +10,13 @@ import zipfile
 
 import pytest
 
-from autograder import grade as grading
-from autograder.build import blank_release, nbgrader_api
-from autograder.nbtext import pack, write_notebook
-from autograder.sandbox import KernelLauncher, Limits
+from dataclasses import replace
+
+from autograder.grading import grade as grading
+from autograder.layout import HERE
+from autograder.authoring.build import blank_release, nbgrader_api
+from autograder.authoring.nbtext import pack, write_notebook
+from autograder.execution.sandbox import KernelLauncher, Limits
 
 MARKER = "SECRET_MARKER_7f3a"  # appears only in hidden tests
 CHAPTER = f"""\
@@ -141,6 +144,11 @@ def notebook(release, double=None, square=None, after_imports=(), tests="keep", 
     return nb
 
 
+def tiny_course(solutions):
+    """This course, with the tiny chapter's solutions in place of its own."""
+    return replace(HERE, solutions=solutions)
+
+
 def submit(folder, student, nb, name="tiny.ipynb", mtime=None):
     path = folder / student / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,9 +271,7 @@ def graded(tiny, tmp_path_factory):
     submit(subs, "two_notebooks", notebook(release), name="a.ipynb")
     submit(subs, "two_notebooks", notebook(release), name="b.ipynb")
     (subs / "stray.txt").write_text("not a student folder")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(grading, "SOLUTIONS", solutions)
-        grading.grade("1", subs, out, workers=2, limits=LIMITS)
+    grading.grade("1", subs, out, workers=2, limits=LIMITS, course=tiny_course(solutions))
     yield out, (out / "grading.log").read_text(), listener
     listener.close()
 
@@ -430,31 +436,30 @@ def test_summary(graded):
     assert (out / "summary.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_rerun_is_idempotent_and_a_newer_submission_replaces_the_older(tiny, tmp_path, monkeypatch):
+def test_rerun_is_idempotent_and_a_newer_submission_replaces_the_older(tiny, tmp_path):
     solutions, release = tiny
-    monkeypatch.setattr(grading, "SOLUTIONS", solutions)
+    course = tiny_course(solutions)
     old, new, out = tmp_path / "old", tmp_path / "new", tmp_path / "out"
     submit(old, "ann", notebook(release), mtime=time.time() - 3600)
     submit(old, "ben", notebook(release, DOUBLE, SQUARE))
     submit(new, "ann", notebook(release, DOUBLE, SQUARE))
     with zipfile.ZipFile(tmp_path / "new.zip", "w") as archive:  # a zip of a folder of students
         archive.write(new / "ann" / "tiny.ipynb", "submissions/ann/tiny.ipynb")
-    grading.grade("1", old, out, workers=2, limits=LIMITS)
+    grading.grade("1", old, out, workers=2, limits=LIMITS, course=course)
     first = (out / "grades.csv").read_text()
-    grading.grade("1", old, out, workers=2, limits=LIMITS)
+    grading.grade("1", old, out, workers=2, limits=LIMITS, course=course)
     assert (out / "grades.csv").read_text() == first
     assert results(out, "ann")["test_double"][0] == 0
-    grading.grade("1", tmp_path / "new.zip", out, workers=2, limits=LIMITS)
+    grading.grade("1", tmp_path / "new.zip", out, workers=2, limits=LIMITS, course=course)
     assert results(out, "ann")["test_double"][0] == 2, "the newer submission replaces the older"
     assert results(out, "ben")["test_double"][0] == 2, "students not resubmitted keep their grades"
-    grading.grade("1", old, out, workers=2, limits=LIMITS)
+    grading.grade("1", old, out, workers=2, limits=LIMITS, course=course)
     assert results(out, "ann")["test_double"][0] == 2, "an older submission does not replace a newer"
     assert "ann: kept the graded submission of" in (out / "grading.log").read_text()
 
 
 def test_without_isolation_the_command_says_so_and_still_limits(tiny, tmp_path, monkeypatch, capsys):
     solutions, release = tiny
-    monkeypatch.setattr(grading, "SOLUTIONS", solutions)
     real_which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name: None if name == "bwrap" else real_which(name))
     assert not KernelLauncher.detect(LIMITS).isolated
@@ -463,7 +468,7 @@ def test_without_isolation_the_command_says_so_and_still_limits(tiny, tmp_path, 
     gradebook = tmp_path / "elsewhere" / "gradebook.sqlite"  # --db-url
     gradebook.parent.mkdir()
     grading.grade("1", tmp_path / "subs", tmp_path / "out", db_url=f"sqlite:///{gradebook}",
-                  workers=1, limits=LIMITS)
+                  workers=1, limits=LIMITS, course=tiny_course(solutions))
     assert "WARNING: NO ISOLATION" in capsys.readouterr().err
     assert gradebook.exists() and not (tmp_path / "out" / "gradebook.db").exists()
     assert results(tmp_path / "out", "memory")["test_square"][:2] == (0, "graded")
@@ -475,7 +480,7 @@ def test_chapter_2_in_the_jail(tmp_path):
     """The real chapter: the jail has all it needs (matplotlib, graphviz), the chapter's own
     modules are out of reach (importing the course's engine instead of writing it scores
     nothing), and no hidden test shows in the feedback."""
-    solution = json.loads((grading.SOLUTIONS / "02_autograd" / "autograd.ipynb").read_text())
+    solution = json.loads((HERE.solutions / "02_autograd" / "autograd.ipynb").read_text())
     release = json.loads(blank_release("02_autograd"))  # not chapters/: a learner may have worked there
     answers = {cell["metadata"]["nbgrader"]["grade_id"]: cell["source"] for cell in solution["cells"]
                if cell["metadata"].get("nbgrader", {}).get("solution")}

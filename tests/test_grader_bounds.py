@@ -19,10 +19,10 @@ from dataclasses import replace
 
 import pytest
 
-from autograder import grade as grading
-from autograder.pool import WorkerLost, WorkerPool
-from autograder.sandbox import Limits
-from test_grade import DOUBLE, FULL, LIMITS, SQUARE, notebook, results, submit, tiny  # noqa: F401
+from autograder.grading import grade as grading
+from autograder.grading.pool import WorkerLost, WorkerPool
+from autograder.execution.sandbox import Limits
+from test_grade import DOUBLE, FULL, LIMITS, SQUARE, notebook, results, submit, tiny, tiny_course  # noqa: F401
 
 BOUNDS = replace(LIMITS, output_kb=64)  # 64 kB of output per cell, 1 MB per notebook
 SECONDS = grading.grader_seconds(BOUNDS)  # 24 s for a submission, grader's work included
@@ -133,11 +133,10 @@ def run(tiny, tmp_path_factory):  # noqa: F811 (test_grade's fixture)
         return save(out, settings, submission, graded, log)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(grading, "SOLUTIONS", solutions)
         patch.setattr(WorkerPool, "_assign", watched_assign)
         patch.setattr(grading, "save", timed_save)
         started = time.monotonic()
-        grading.grade("1", subs, out, workers=2, limits=BOUNDS)
+        grading.grade("1", subs, out, workers=2, limits=BOUNDS, course=tiny_course(solutions))
         seconds = time.monotonic() - started
     return out, (out / "grading.log").read_text(), assigned, saved, seconds, workers
 

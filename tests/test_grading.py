@@ -8,13 +8,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import grade as grading
-from autograder.build import SOLUTIONS, blank_release
+from autograder.grading import grade as grading
+from autograder.authoring.build import blank_release
+from autograder.layout import HERE
 from autograder.cells import not_run_when_grading
-from autograder.library import write_library
-from autograder.probes import read_tests
-from autograder.sandbox import KernelLauncher, Limits
-from autograder.trial import run_notebook
+from autograder.execution.library import write_library
+from autograder.execution.probes import read_tests
+from autograder.execution.sandbox import KernelLauncher, Limits
+from autograder.execution.trial import run_notebook
 from conftest import CHAPTERS, read_notebook
 
 
@@ -24,7 +25,7 @@ def graded(request, tmp_path_factory):
     """(chapter, output folder) of a grading run of the solution and the blank notebook."""
     chapter = request.param
     root = tmp_path_factory.mktemp(chapter)
-    solution = next((SOLUTIONS / chapter).glob("*.ipynb"))
+    solution = next((HERE.solutions / chapter).glob("*.ipynb"))
     (root / "subs" / "solution").mkdir(parents=True)
     shutil.copy(solution, root / "subs" / "solution" / solution.name)
     (root / "subs" / "blank").mkdir()  # the release made from solutions/, never a learner's chapters/
@@ -72,7 +73,7 @@ def test_blank_notebook_scores_zero_and_fails_only_at_its_exercises(graded):
 def test_every_case_of_the_blank_notebook_stops_at_a_stub(chapter, tmp_path):
     """Hidden cases too: a probe run on the blank notebook raises NotImplementedError or nothing
     (a case such as "zero epochs" never reaches a stub)."""
-    solution = next((SOLUTIONS / chapter).glob("*.ipynb"))
+    solution = next((HERE.solutions / chapter).glob("*.ipynb"))
     tests = read_tests(read_notebook(solution))
     launcher = KernelLauncher(Limits(timeout=120, wall=1800), None,
                               nnlib=str(write_library(tmp_path / "lib", chapter)))
@@ -86,7 +87,7 @@ def test_every_case_of_the_blank_notebook_stops_at_a_stub(chapter, tmp_path):
 def test_what_the_grader_runs_of_the_solution_needs_nothing_it_skips(chapter):
     """The grader and `check` skip the illustrations (tagged skip-when-grading) and what follows
     the last test. The rest of the solution, hidden tests included, runs without an error."""
-    path = next((SOLUTIONS / chapter).glob("*.ipynb"))
+    path = next((HERE.solutions / chapter).glob("*.ipynb"))
     notebook = nbformat.read(path, as_version=4)
     skipped = not_run_when_grading(notebook.cells)
     notebook.cells = [cell for index, cell in enumerate(notebook.cells) if index not in skipped]

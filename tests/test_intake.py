@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from autograder import grade as grading
-from autograder import intake
-from test_grade import DOUBLE, LIMITS, MARKER, SQUARE, WRONG_SQUARE, notebook, results, submit
+from autograder.grading import grade as grading
+from autograder.execution import intake
+from test_grade import DOUBLE, LIMITS, MARKER, SQUARE, WRONG_SQUARE, notebook, results, submit, tiny_course
 from test_grade import tiny  # noqa: F401 (the tiny chapter: a fixture)
 
 FULL = {"test_double": (2, "graded", ""), "test_square": (3, "graded", "")}
@@ -142,16 +142,14 @@ def graded(tiny, tmp_path_factory):
     submit(later, "future", notebook(release, DOUBLE, SQUARE))  # an honest resubmission
     (later / "dir_both" / "tiny.ipynb").mkdir(parents=True)  # in a folder, not a zip
     (later / "dir_both" / "timestamp.txt").mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(grading, "SOLUTIONS", solutions)
-        started = time.monotonic()
-        grading.grade("1", archive_path, out, workers=2, limits=LIMITS)
-        seconds = time.monotonic() - started
-        first = {"future": json.loads((out / "results" / "future.json").read_text()),
-                 "finished": time.time(), "reports": report_texts(out)}
-        time.sleep(1)  # (the later file is later by the clock's resolution)
-        os.utime(later / "future" / "tiny.ipynb")
-        grading.grade("1", later, out, workers=2, limits=LIMITS)
+    started = time.monotonic()
+    grading.grade("1", archive_path, out, workers=2, limits=LIMITS, course=tiny_course(solutions))
+    seconds = time.monotonic() - started
+    first = {"future": json.loads((out / "results" / "future.json").read_text()),
+             "finished": time.time(), "reports": report_texts(out)}
+    time.sleep(1)  # (the later file is later by the clock's resolution)
+    os.utime(later / "future" / "tiny.ipynb")
+    grading.grade("1", later, out, workers=2, limits=LIMITS, course=tiny_course(solutions))
     return {"out": out, "log": (out / "grading.log").read_text(), "seconds": seconds, "first": first}
 
 

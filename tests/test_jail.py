@@ -19,10 +19,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import autograder.guarded_execute as guarded_execute
-from autograder import cgroups
-from autograder.guarded_execute import GuardedExecute
-from autograder.sandbox import SHM_MB, KernelLauncher, Limits
+import autograder.execution.guarded_execute as guarded_execute
+from autograder.execution import cgroups
+from autograder.execution.guarded_execute import GuardedExecute
+from autograder.execution.sandbox import SHM_MB, KernelLauncher, Limits
 from test_grade import DOUBLE, SQUARE, notebook, results, submit, tiny  # noqa: F401 (tiny: a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,10 +33,12 @@ GRADER_MEMORY = 8 << 30  # address space of the grading processes: reading witho
 GRADE = """\
 import json, sys
 from pathlib import Path
-from autograder import grade
-from autograder.sandbox import Limits
-grade.SOLUTIONS = Path(sys.argv[1])
-grade.grade("1", Path(sys.argv[2]), Path(sys.argv[3]), workers=2, limits=Limits(**json.loads(sys.argv[4])))
+from autograder.grading import grade
+from autograder.execution.sandbox import Limits
+from autograder.layout import HERE, Course
+course = Course(HERE.root, solutions=Path(sys.argv[1]))
+grade.grade("1", Path(sys.argv[2]), Path(sys.argv[3]), workers=2, limits=Limits(**json.loads(sys.argv[4])),
+            course=course)
 """
 # A cell that puts `plant(path)` (a link to a host file, a FIFO...) where the grader read the
 # kernel's log, and everywhere else the kernel can write near its working directory and the

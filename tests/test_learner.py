@@ -9,11 +9,13 @@ import time
 import numpy as np
 import pytest
 
-from autograder import build, layout, learner
+from autograder import learner
+from autograder.layout import HERE, Course
+from autograder.authoring import build
 from autograder.cells import not_run_when_grading
-from autograder.nbtext import pack, write_notebook
+from autograder.authoring.nbtext import pack, write_notebook
 
-NNLIB = layout.HERE.package  # the course's nnlib (the fixture points layout.HERE elsewhere)
+NNLIB = HERE.package  # the course's nnlib (the fixtures build other courses)
 CHAPTER = """\
 %% code
 #| default_exp tiny
@@ -46,24 +48,19 @@ check(probe_double, {"x": -4.0}, expect={"y": -8.0})
 
 
 @pytest.fixture
-def course(tmp_path, monkeypatch):
+def course(tmp_path):
     """A course with one chapter, built; the learner's notebook is work/01_tiny/tiny.ipynb."""
-    return make_course(tmp_path, monkeypatch, CHAPTER)
+    return make_course(tmp_path, CHAPTER)
 
 
-def make_course(tmp_path, monkeypatch, chapter: str):
+def make_course(tmp_path, chapter: str):
     """The course of one chapter, `chapter` (in nbtext's format), built in tmp_path."""
-    monkeypatch.setattr(layout, "HERE", layout.Layout(tmp_path))
-    monkeypatch.setattr(build, "ROOT", tmp_path)
-    monkeypatch.setattr(build, "SOLUTIONS", tmp_path / "solutions")
-    monkeypatch.setattr(build, "CHAPTERS", tmp_path / "chapters")
-    monkeypatch.setattr(build, "PACKAGE", tmp_path / "nnlib")
     (tmp_path / "solutions" / "01_tiny").mkdir(parents=True)
     (tmp_path / "nnlib").mkdir()
     for name in ("__init__.py", "testing.py", "plaindata.py"):  # the hand-written modules tests need
         shutil.copy(NNLIB / name, tmp_path / "nnlib" / name)
     write_notebook(pack(chapter, "tiny"), tmp_path / "solutions" / "01_tiny" / "tiny.ipynb")
-    assert build.build()
+    assert build.build(course=Course(tmp_path))
     return tmp_path
 
 
@@ -73,7 +70,7 @@ def learner_notebook(course):
 
 def edit(course, change):
     """Apply `change(cells)` to the learner's notebook (made from the release first, if need be)."""
-    learner.start_work()
+    learner.start_work(Course(course))
     path = learner_notebook(course)
     notebook = json.loads(path.read_text())
     change(notebook["cells"])
@@ -95,11 +92,11 @@ def imported_from(course) -> str:
 
 def test_blank_chapter_fails_check_and_export_changes_nothing(course, capsys):
     reference = (course / "nnlib" / "tiny.py").read_text()
-    assert not learner.check("1")
+    assert not learner.check("1", course=Course(course))
     out = capsys.readouterr().out
     assert "not done yet" in out and "your notebook of 01_tiny: work/01_tiny/tiny.ipynb" in out
     assert learner_notebook(course).read_text() == (course / "chapters" / "01_tiny" / "tiny.ipynb").read_text()
-    assert not learner.export("1")
+    assert not learner.export("1", course=Course(course))
     assert "Not exported: first make these pass: test_double" in capsys.readouterr().out
     assert (course / "nnlib" / "tiny.py").read_text() == reference
     assert not (course / "work" / "nnlib").exists()
@@ -109,7 +106,7 @@ def test_an_export_goes_to_work_is_imported_first_and_is_never_lost(course, caps
     reference = (course / "nnlib" / "tiny.py").read_text()
     assert imported_from(course) == str(course / "nnlib" / "tiny.py")
     edit(course, solve)
-    assert learner.export("tiny")
+    assert learner.export("tiny", course=Course(course))
     mine = course / "work" / "nnlib" / "tiny.py"
     assert mine.read_text().startswith("# Generated from work/01_tiny/tiny.ipynb: your own code, exported")
     assert "return x + x" in mine.read_text()
@@ -117,10 +114,10 @@ def test_an_export_goes_to_work_is_imported_first_and_is_never_lost(course, caps
     assert imported_from(course) == str(mine)
     assert "Restart the kernel" in capsys.readouterr().out
     first = mine.read_text()
-    assert learner.export("tiny")  # again: the first export is kept
+    assert learner.export("tiny", course=Course(course))  # again: the first export is kept
     assert [path.read_text() for path in (course / "work" / "backups").iterdir()] == [first]
-    assert build.build() and mine.exists()  # the course's build never touches work/
-    assert learner.restore("all")
+    assert build.build(course=Course(course)) and mine.exists()  # the course's build never touches work/
+    assert learner.restore("all", course=Course(course))
     assert "your code is kept in work/backups/tiny." in capsys.readouterr().out
     assert not mine.exists() and len(list((course / "work" / "backups").iterdir())) == 2
     assert imported_from(course) == str(course / "nnlib" / "tiny.py")
@@ -134,25 +131,25 @@ def test_work_from_before_work_existed_is_copied_into_work(course, capsys):
     release.write_text(json.dumps(notebook))
     old_export = "# Generated from chapters/01_tiny/tiny.ipynb: your own code, exported 2026-01-01.\nx = 1\n"
     (course / "nnlib" / "tiny.py").write_text(old_export)
-    learner.start_work()
+    learner.start_work(Course(course))
     assert json.loads(learner_notebook(course).read_text()) == notebook
     assert (course / "work" / "nnlib" / "tiny.py").read_text() == old_export
     out = capsys.readouterr().out
     assert "a copy of your work in chapters/01_tiny/tiny.ipynb" in out and "git checkout nnlib/tiny.py" in out
     learner_notebook(course).write_text("{}")  # from now on, work/ is never written over
-    learner.start_work()
+    learner.start_work(Course(course))
     assert learner_notebook(course).read_text() == "{}"
 
 
 def test_a_module_without_a_reference_is_never_restored_away(course, capsys):
     """In a class edition, an open chapter's module has no reference: restore keeps the export."""
     edit(course, solve)
-    assert learner.export("1")
+    assert learner.export("1", course=Course(course))
     (course / "nnlib" / "tiny.py").unlink()
-    assert learner.restore("tiny") and learner.restore("all")
+    assert learner.restore("tiny", course=Course(course)) and learner.restore("all", course=Course(course))
     assert "kept as it is" in capsys.readouterr().out
     assert (course / "work" / "nnlib" / "tiny.py").exists()
-    assert learner.owner("tiny") == "yours"
+    assert learner.owner("tiny", course=Course(course)) == "yours"
 
 
 def test_check_skips_what_the_grader_skips():
@@ -179,15 +176,15 @@ def test_edited_or_deleted_test_cells_are_put_back(course):
                 cell["source"] = "pass"
 
     edit(course, gut_tests)
-    assert not learner.check("1"), "an emptied test cell must not make a blank exercise pass"
+    assert not learner.check("1", course=Course(course)), "an emptied test cell must not make a blank exercise pass"
     edit(course, lambda cells: cells[:] and [cells.pop(i) for i in reversed(range(len(cells)))
                                              if cells[i]["metadata"].get("nbgrader", {}).get("grade")])
-    results = learner.run_checks("01_tiny")
+    results = learner.run_checks("01_tiny", course=Course(course))
     assert [(r.grade_id, r.passed) for r in results] == [("test_double", False)]
 
 
 def test_hidden_tests_stay_hidden_from_the_learners_check(course):
-    learner.start_work()
+    learner.start_work(Course(course))
     release = json.loads((course / "chapters" / "01_tiny" / "tiny.ipynb").read_text())
     learner_nb = json.loads(learner_notebook(course).read_text())
     checked = learner.with_course_tests(learner_nb, release)
@@ -202,7 +199,7 @@ def test_build_moves_a_learners_work_aside_before_replacing_it(course, capsys):
     worked = notebook.read_text()
     solution = course / "solutions" / "01_tiny" / "tiny.ipynb"
     solution.write_text(solution.read_text().replace("Twice x.", "Two times x."))
-    assert build.build()
+    assert build.build(course=Course(course))
     [backup] = notebook.parent.glob("tiny.backup-*.ipynb")
     assert backup.read_text() == worked
     assert "Two times x." in notebook.read_text()
@@ -210,8 +207,8 @@ def test_build_moves_a_learners_work_aside_before_replacing_it(course, capsys):
 
 def test_unknown_chapter_or_module_is_named(course):
     with pytest.raises(learner.LearnerError, match="No chapter '7'"):
-        learner.check("7")
-    assert not learner.restore("nonexistent")
+        learner.check("7", course=Course(course))
+    assert not learner.restore("nonexistent", course=Course(course))
 
 
 # The learner's loop tells the truth: a timeout, an exercise that does not run, an exception in
@@ -268,9 +265,9 @@ def test_half_of_a_big_number():
 
 
 @pytest.fixture
-def two(tmp_path, monkeypatch):
+def two(tmp_path):
     """A course whose chapter has two exercises after a sketch of the first, and a library test."""
-    root = make_course(tmp_path, monkeypatch, TWO_EXERCISES)
+    root = make_course(tmp_path, TWO_EXERCISES)
     (root / "tests").mkdir()
     (root / "tests" / "test_tiny.py").write_text(LIBRARY_TEST)
     return root
@@ -296,10 +293,10 @@ def messages(results) -> dict:
 def test_a_timeout_is_reported_at_its_exercise_and_the_rest_is_listed(two, capsys, code, stopped_at):
     edit(two, answer("double", code))
     started = time.monotonic()
-    assert not learner.check("1", timeout=3)
+    assert not learner.check("1", timeout=3, course=Course(two))
     assert time.monotonic() - started < 60
     out = capsys.readouterr().out
-    found = messages(learner.run_checks("01_tiny", timeout=3))
+    found = messages(learner.run_checks("01_tiny", timeout=3, course=Course(two)))
     where = "timed out at double: " if stopped_at == "double" else "timed out: "
     assert found["test_double"] == (False, where + "ran longer than 3 s (an endless loop? "
                                                    "`--timeout SECONDS` allows more)")
@@ -309,7 +306,7 @@ def test_a_timeout_is_reported_at_its_exercise_and_the_rest_is_listed(two, capsy
 
 def test_status_goes_on_after_a_timeout(two, capsys):
     edit(two, answer("double", "#| export\nwhile True:\n    pass\n"))
-    assert learner.status(timeout=3)
+    assert learner.status(timeout=3, course=Course(two))
     out = capsys.readouterr().out
     assert "01_tiny: 0/2 tests pass" in out and "to do: test_half" in out
 
@@ -324,7 +321,7 @@ def test_status_goes_on_after_a_timeout(two, capsys):
 def test_an_exercise_that_does_not_run_is_reported_there_not_by_the_sketch(two, code, error, line):
     """The sketch of double would pass its test: the exercise's own error is what check says."""
     edit(two, answer("double", code))
-    passed, message = messages(learner.run_checks("01_tiny", timeout=30))["test_double"]
+    passed, message = messages(learner.run_checks("01_tiny", timeout=30, course=Course(two)))["test_double"]
     assert not passed
     assert message.startswith(f"your exercise double did not run to its end: {error}")
     assert message.endswith(line)
@@ -332,7 +329,7 @@ def test_an_exercise_that_does_not_run_is_reported_there_not_by_the_sketch(two, 
 
 def test_an_exception_in_the_learners_code_shows_its_line(two):
     edit(two, answer("double", "#| export\ndef double(x):\n    y = 2 * x\n    return y.missing\n"))
-    passed, message = messages(learner.run_checks("01_tiny", timeout=30))["test_double"]
+    passed, message = messages(learner.run_checks("01_tiny", timeout=30, course=Course(two)))["test_double"]
     assert not passed
     assert "the probe raised AttributeError: 'float' object has no attribute 'missing'" in message
     assert "raised in double, line 4 of its cell: return y.missing" in message
@@ -341,18 +338,18 @@ def test_an_exception_in_the_learners_code_shows_its_line(two):
 def test_export_runs_the_library_tests_first_and_refuses_a_module_that_fails_them(two, capsys):
     edit(two, answer("half", "#| export\ndef half(x):\n    return x / 2\n"))
     edit(two, answer("double", "#| export\ndef double(x):\n    return 2 * x if abs(x) < 100 else 0.0\n"))
-    assert learner.check("1")  # the visible tests pass
-    assert not learner.export("1")
+    assert learner.check("1", course=Course(two))  # the visible tests pass
+    assert not learner.export("1", course=Course(two))
     out = capsys.readouterr().out
     assert "Not exported: the library's tests fail on your code" in out
     assert "tests/test_tiny.py::test_double_of_a_big_number" in out and "Your library is unchanged" in out
     assert not (two / "work" / "nnlib").exists()
     edit(two, answer("double", "#| export\ndef double(x):\n    return 2 * x\n"))
-    assert learner.export("1")
+    assert learner.export("1", course=Course(two))
     assert "the library's tests pass on your code (tests/test_tiny.py)" in capsys.readouterr().out
     assert "return 2 * x\n" in (two / "work" / "nnlib" / "tiny.py").read_text()
     edit(two, answer("half", "#| export\ndef half(x):\n    return x / 2 if x < 10 else 0.0\n"))
-    assert not learner.export("1")  # the previous export stays
+    assert not learner.export("1", course=Course(two))  # the previous export stays
     assert "test_half_of_a_big_number" in capsys.readouterr().out
     assert "abs(x) < 10" not in (two / "work" / "nnlib" / "tiny.py").read_text()
     assert not (two / "work" / "backups").exists()
@@ -360,13 +357,13 @@ def test_export_runs_the_library_tests_first_and_refuses_a_module_that_fails_the
 
 def test_an_export_no_library_test_covers_says_so(course, capsys):
     edit(course, solve)
-    assert learner.export("1")
+    assert learner.export("1", course=Course(course))
     assert "no library test in tests/ covers nnlib.tiny: exported without one" in capsys.readouterr().out
 
 
 def test_messages_show_values_and_shapes_as_they_are():
-    from autograder.judge import judge_test
-    from autograder.probes import read_test_cell
+    from autograder.execution.judge import judge_test
+    from autograder.execution.probes import read_test_cell
     from nnlib.testing import compare
 
     [mismatch] = compare([1.0, 2.0], [1.0, 3.0], where="at a = 2, b = -3, c = 10, f = -2")

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from autograder.layout import HERE
-from autograder.library import write_library
+from autograder.execution.library import write_library
 
 
 def imports(package, module: str) -> str:

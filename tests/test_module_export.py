@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 
-from autograder.export import cell_source, collect, module_path, render, write_atomically
+from autograder.authoring.export import collect, module_path, render, write_atomically
+from autograder.cells import cell_source
 from autograder.layout import HERE
 
 SOLUTION = HERE.root / "solutions" / "03_backprop" / "backprop.ipynb"

@@ -1,5 +1,5 @@
 """The text form of a notebook packs to nbgrader source format and unpacks unchanged."""
-from autograder.nbtext import pack, unpack
+from autograder.authoring.nbtext import pack, unpack
 
 TEXT = """\
 %% md

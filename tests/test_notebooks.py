@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from autograder.build import source_notebooks
-from conftest import cell_source, read_notebook
+from autograder.authoring.build import source_notebooks
+from autograder.cells import cell_source
+from conftest import read_notebook
 
 NOTEBOOKS = source_notebooks()
 IDS = [path.parent.name for path in NOTEBOOKS]
@@ -131,7 +132,7 @@ def test_test_cells_are_probes_and_cases_the_judge_can_read(path):
     """Every test cell reads in the grader's process (its top-level code names nothing of the
     notebook), has visible cases with expectations and hidden cases, and asserts nothing
     itself: only its probe_* functions will run in the learner's kernel."""
-    from autograder.probes import read_tests
+    from autograder.execution.probes import read_tests
 
     tests = read_tests(read_notebook(path))
     for grade_id, test in tests.items():

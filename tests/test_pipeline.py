@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from autograder.build import blank_release, build
+from autograder.authoring.build import blank_release, build
 from autograder.layout import HERE
 
 
@@ -18,7 +18,7 @@ def test_new_gradebooks_get_the_schema_revision_alembic_names(tmp_path):
     """nbgrader_api replaces nbgrader's 3 s call of the `alembic` command with alembic_head."""
     import nbgrader.api
 
-    from autograder import build as building
+    from autograder.authoring import build as building
 
     building.nbgrader_api(tmp_path)
     assert nbgrader.api.get_alembic_version is building.alembic_head

@@ -19,13 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import ROOT
-from autograder.shards import shard_of
+from autograder.grading.shards import shard_of
+from autograder.layout import HERE
 from class_of_chapter1 import CHAPTER, write_class
 from postgres_server import PASSWORD, PostgresServer
 
 pytest.importorskip("psycopg", reason="the psycopg driver is not installed (course extras)")
 from sqlalchemy import create_engine, text  # noqa: E402
+
+ROOT = HERE.root
 
 SHARDS = 3
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
@@ -300,7 +302,7 @@ def test_a_wrong_url_fails_at_once_naming_host_and_database(graded, wrong, tmp_p
 
 
 def test_the_password_may_come_from_libpq_s_password_file(server, tmp_path, monkeypatch):
-    from autograder.gradebook_store import RecordStore, resolve_url
+    from autograder.grading.gradebook_store import RecordStore, resolve_url
 
     url = resolve_url(server.tcp_url(password=None), environ={})
     assert PASSWORD not in url

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import release
+from autograder.authoring import release
 from autograder.layout import HERE
 
 CHAPTERS = HERE.chapter_names()

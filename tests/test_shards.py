@@ -6,10 +6,12 @@ import sys
 
 import pytest
 
-from autograder.build import ROOT
-from autograder.gradebook_store import RecordStore, masked, place, reason, resolve_url
-from autograder.intake import GradeError, student_id
-from autograder.shards import Shard, shard_of
+from autograder.execution.intake import GradeError, student_id
+from autograder.grading.gradebook_store import RecordStore, masked, place, reason, resolve_url
+from autograder.grading.shards import Shard, shard_of
+from autograder.layout import HERE
+
+ROOT = HERE.root
 
 NAMES = [f"student{i:04d}" for i in range(3000)] + ["John Smith", "josé", "-rf", ".hidden",
                                                     os.fsdecode(b"caf\xe9")]  # not UTF-8
@@ -29,7 +31,7 @@ def test_the_shards_are_about_equal():
 
 
 def test_a_student_s_shard_is_stable_across_processes_and_is_that_of_the_folder_s_own_name():
-    code = ("from autograder.shards import shard_of; import os; "
+    code = ("from autograder.grading.shards import shard_of; import os; "
             "print([shard_of(n, 5) for n in ['ann', 'John Smith', os.fsdecode(b'caf\\xe9')]])")
     other = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                            env={**os.environ, "PYTHONHASHSEED": "123"}, check=True)

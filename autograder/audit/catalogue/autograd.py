@@ -1,7 +1,7 @@
-"""The audit's catalogue of chapter 2 (autograd): see autograder/catalogue/__init__.py.
+"""The audit's catalogue of chapter 2 (autograd): see autograder/audit/catalogue/__init__.py.
 
 Most bugs come from /tmp/h15/mutate.py (issue 14); the neuron, train and alternatives are new."""
-from autograder.catalogue import Catalogue
+from autograder.audit.catalogue import Catalogue
 
 _catalogue = Catalogue()
 bug, ok = _catalogue.bug, _catalogue.ok

@@ -45,13 +45,10 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from autograder.export import HIDDEN_MARKER, cell_source
-from autograder.results import GRADER_ERROR, MISSING, NOT_A_NOTEBOOK
-
-if TYPE_CHECKING:
-    from autograder.grade import Settings
+from autograder.cells import HIDDEN_MARKER, cell_source, grade_id_of, is_graded, nbgrader_of
+from autograder.results import GRADER_ERROR, MISSING, NOT_A_NOTEBOOK, Settings
 
 IGNORED_FOLDERS = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints"})  # skipped wherever they are
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")  # a folder name used as it is
@@ -334,19 +331,6 @@ def is_text(source) -> bool:
 
 # Sanitising ---------------------------------------------------------------------------------------
 
-def nbgrader_of(cell: dict) -> dict:
-    """A cell's nbgrader metadata, or {} if it has none (or none that is a dict)."""
-    meta = cell.get("metadata")
-    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
-    return meta if isinstance(meta, dict) else {}
-
-
-def grade_id_of(cell: dict) -> str | None:
-    """A cell's nbgrader grade id, if it is a string."""
-    grade_id = nbgrader_of(cell).get("grade_id")
-    return grade_id if isinstance(grade_id, str) else None
-
-
 def flag(cell: dict, key: str):
     """One of a cell's `FLAGS`: its points, or whether it is set."""
     value = nbgrader_of(cell).get(key)
@@ -403,7 +387,7 @@ def sanitise(notebook: dict, release: dict) -> tuple[dict, dict[str, str], list[
     for grade_id, source in known.items():
         index = claimed.get(grade_id)
         if index is None:
-            if nbgrader_of(source).get("grade"):
+            if is_graded(source):
                 restored[grade_id] = "deleted"
             continue
         cell, cleaned = submitted[index]
@@ -412,7 +396,7 @@ def sanitise(notebook: dict, release: dict) -> tuple[dict, dict[str, str], list[
         differs += ["cell type"] * (cell["cell_type"] != source["cell_type"])
         if differs:
             changed.append(f"{grade_id} ({', '.join(differs)})")
-        if nbgrader_of(source).get("grade") and (cleaned["source"] != cell_source(source)
+        if is_graded(source) and (cleaned["source"] != cell_source(source)
                                                  or "cell type" in differs):
             restored[grade_id] = "edited"
         as_type(cleaned, source["cell_type"])
@@ -436,7 +420,7 @@ def sanitise(notebook: dict, release: dict) -> tuple[dict, dict[str, str], list[
         notes.append(f"dropped the {dropped} cell(s) after the last test: they never run when grading")
     defused = 0
     for cell in cells:
-        if not nbgrader_of(cell).get("grade") and HIDDEN_MARKER.search(cell["source"]):
+        if not is_graded(cell) and HIDDEN_MARKER.search(cell["source"]):
             cell["source"] = HIDDEN_MARKER.sub(DEFUSED_MARKER, cell["source"])
             defused += 1
     if defused:
@@ -448,7 +432,7 @@ def sanitise(notebook: dict, release: dict) -> tuple[dict, dict[str, str], list[
 
 def after_last_test(cells: list[dict]) -> tuple[int, list[dict]]:
     """(how many cells follow the last test cell, the cells up to it)."""
-    last = max((index for index, cell in enumerate(cells) if nbgrader_of(cell).get("grade")),
+    last = max((index for index, cell in enumerate(cells) if is_graded(cell)),
                default=len(cells) - 1)
     return len(cells) - last - 1, cells[:last + 1]
 
@@ -488,7 +472,7 @@ def put_back_tests(cells: list[dict], owners: dict[int, str], known: dict[str, d
     after: dict[int | None, list[dict]] = {}
     for number, grade_id in enumerate(order):
         source = known[grade_id]
-        if grade_id in position or not nbgrader_of(source).get("grade"):
+        if grade_id in position or not is_graded(source):
             continue
         anchor = next((position[earlier] for earlier in reversed(order[:number]) if earlier in position),
                       None)
@@ -534,9 +518,9 @@ def stage(submission: Submission, settings: Settings) -> bool:
     return True
 
 
-def kept_timestamp(result: dict, path: Path) -> datetime:
-    """When the graded submission of `result` (read from `path`) was made: its timestamp, but no
+def kept_timestamp(timestamp: str, path: Path) -> datetime:
+    """When the graded submission whose result `path` holds was made: its `timestamp`, but no
     later than when it was graded (the file's time). Results of an earlier version of the grader
     may hold a learner's date from the future: a later submission still replaces them."""
     graded = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
-    return min(datetime.fromisoformat(result["timestamp"]), graded)
+    return min(datetime.fromisoformat(timestamp), graded)

@@ -22,13 +22,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
-from autograder.build import nbgrader_api
-from autograder.feedback import BEGIN, END, FeedbackExporter, HideHiddenTests
-from autograder.grade import Settings
-from autograder import trial
-from autograder.guarded_execute import LAST_RUN, GuardedExecute
-from autograder.results import (GRADED, GRADER_ERROR, NOT_A_NOTEBOOK, RESTORED, RESTORED_NOTE,
-                                ExerciseResult, ungraded)
+from autograder.authoring.build import nbgrader_api
+from autograder.cells import BEGIN_HIDDEN, END_HIDDEN
+from autograder.grading.feedback import FeedbackExporter, HideHiddenTests
+from autograder.execution import trial
+from autograder.execution.guarded_execute import LAST_RUN, GuardedExecute
+from autograder.results import (GRADED, GRADER_ERROR, NOT_A_NOTEBOOK, RESTORED, RESTORED_NOTE, TAMPERED,
+                                ExerciseResult, Graded, Settings, ungraded)
 
 # nbgrader 0.9.6's gradebook code trips this SQLAlchemy 2 warning on every submission; harmless.
 warnings.filterwarnings("ignore", category=SAWarning)
@@ -99,13 +99,13 @@ def reference_outcomes(settings: Settings) -> dict[str, list]:
     return trial.reference_outcomes(notebook, source, settings.tests, settings.launcher)
 
 
-def grade_submission(settings: Settings, student: str, restored: dict[str, str]) -> dict:
+def grade_submission(settings: Settings, student: str, restored: dict[str, str]) -> Graded:
     """Autograde one staged submission and write its feedback; return its result.
 
     `restored` maps the grade id of each test cell the learner edited or deleted to "edited" or
-    "deleted" (their test cells play no part: the course's tests are judged). The result has the
-    student's `exercises` (one row each: exercise, points, max_points, status, note), the time it
-    took, and whether feedback was written.
+    "deleted" (their test cells play no part: the course's tests are judged). The submission's
+    status is the run's stop (a timeout, a crash), else RESTORED if a test cell was put back,
+    else TAMPERED if a case's outcome was, else GRADED.
     """
     api = api_for(settings)
     started = monotonic()
@@ -126,9 +126,15 @@ def grade_submission(settings: Settings, student: str, restored: dict[str, str])
             status = RESTORED
             notes.append(f"{restored[grade_id]} by the learner, {RESTORED_NOTE}")
         rows.append(ExerciseResult(grade_id, verdict.points, max_points, status,
-                                   "; ".join(note.replace("\n", " ")[:300] for note in notes)).as_dict())
-    return {"exercises": rows, "seconds": round(monotonic() - started, 1),
-            "feedback": write_feedback(settings, student)}
+                                   "; ".join(note.replace("\n", " ")[:300] for note in notes)))
+    if run.stopped:
+        status = run.stopped
+    elif any(row.status == RESTORED for row in rows):
+        status = RESTORED
+    else:
+        status = TAMPERED if any(row.status == TAMPERED for row in rows) else GRADED
+    note = next((row.note for row in rows if row.status == run.stopped), "") if run.stopped else ""
+    return Graded(rows, status, note, round(monotonic() - started, 1), write_feedback(settings, student))
 
 
 def record_scores(settings: Settings, student: str, verdicts: dict) -> None:
@@ -150,14 +156,14 @@ def write_feedback(settings: Settings, student: str) -> bool:
     if not result["success"] or not html.exists():
         return False
     text = html.read_text()
-    if BEGIN in text or END in text:
+    if BEGIN_HIDDEN in text or END_HIDDEN in text:
         raise RuntimeError(f"hidden tests leaked into {html}: feedback not written")
     settings.feedback.mkdir(parents=True, exist_ok=True)
     (settings.feedback / f"{student}.html").write_text(text)
     return True
 
 
-def grade_task(settings: Settings, student: str, restored: dict[str, str]) -> dict:
+def grade_task(settings: Settings, student: str, restored: dict[str, str]) -> Graded:
     """`grade_submission`, with a failure of the grader itself reported as this submission's
     "grader error" result instead of stopping the other submissions."""
     try:

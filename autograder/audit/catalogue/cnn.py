@@ -1,10 +1,10 @@
-"""The audit's catalogue of chapter 6 (convolutional networks): see autograder/catalogue/__init__.py.
+"""The audit's catalogue of chapter 6 (convolutional networks): see autograder/audit/catalogue/__init__.py.
 
 Bugs a learner plausibly writes in each exercise (a kernel flipped as in a mathematical convolution, a stride or a
 padding forgotten, windows reshaped in the wrong axis order, `=` where overlapping windows need `+=`, a bias gradient
 not summed over the images and positions, a max-pool gradient sent to every tied maximum, ...), and correct programs
 written differently (loops, einsum, as_strided, another layout of the windows matrix, the transposed convolution)."""
-from autograder.catalogue import Catalogue
+from autograder.audit.catalogue import Catalogue
 
 _catalogue = Catalogue()
 bug, ok = _catalogue.bug, _catalogue.ok

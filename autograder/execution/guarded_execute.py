@@ -31,6 +31,7 @@ use it too. Compared with nbgrader's own:
   per output. Malformed messages are ignored.
 
 The outcome of the last run of each student is left in `LAST_RUN[student]` for the caller.
+The private names of nbclient and jupyter_client overridden here are listed in hooks.py.
 """
 from __future__ import annotations
 
@@ -53,12 +54,12 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Enum, Float, Instance, Integer, List, Unicode
 
-from autograder.judge import TEST_FAILED, Verdict, judge_test
-from autograder.cells import not_run_when_grading
-from autograder.probes import ChannelError, TestCell, call_expression, read_outcomes
+from autograder.execution.judge import TEST_FAILED, Verdict, judge_test
+from autograder.cells import is_graded, nbgrader_of, not_run_when_grading
+from autograder.execution.probes import ChannelError, TestCell, call_expression, read_outcomes
 from autograder.results import CRASHED, TIMED_OUT
-from autograder.cgroups import Group
-from autograder.sandbox import (JAIL_CONNECTION, JAIL_IPC, NOBODY, KernelLauncher, KernelWatch,
+from autograder.execution.cgroups import Group
+from autograder.execution.sandbox import (JAIL_CONNECTION, JAIL_IPC, NOBODY, KernelLauncher, KernelWatch,
                                remove_tree)
 
 NOT_RUN = "NotRun"  # ename of the error output put into cells that did not run
@@ -160,11 +161,11 @@ class SandboxedKernelManager(AsyncKernelManager):
     (`_seal`), and when the kernel is gone it is removed following nothing in it (`release`,
     run by the kernel's clean-up, or when it fails to start). The caller removes `runtime`.
     """
-    launcher = Instance(KernelLauncher)
-    runtime = Unicode()
-    submission = Unicode()
-    files = List(Unicode())
-    startup_timeout = Float(60.0)
+    launcher = Instance(KernelLauncher, help="how the kernel starts: jail, cgroup, limits, nnlib")
+    runtime = Unicode(help="the grader's directory for this kernel (connection file, ipc/)")
+    submission = Unicode(help="the submission's folder, whose files the kernel gets")
+    files = List(Unicode(), help="the files of `submission` copied into the kernel's working directory")
+    startup_timeout = Float(60.0, help="seconds the kernel may take to create its sockets")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -311,16 +312,21 @@ def verdict_outputs(verdict: Verdict) -> list[NotebookNode]:
 class GuardedExecute(Execute):
     """Execute a submission in a jailed kernel, judging its tests outside it (see module)."""
 
-    launcher = Instance(KernelLauncher).tag(config=True)
+    launcher = Instance(KernelLauncher, help="how each kernel starts: jail, cgroup, limits, nnlib").tag(
+        config=True)
     tests = Dict(help="{grade id: probes.TestCell}: the course's tests, read from its notebook").tag(
         config=True)
     reference = Dict(help="{grade id: the reference solution's outcome of each case}").tag(config=True)
     reference_run = Bool(False, help="run the reference solution: record the outcomes, judge "
                                      "nothing").tag(config=True)
-    interrupt_on_timeout = Bool(False).tag(config=True)  # a timeout stops the submission anyway
-    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
-    iopub_timeout = Integer(10).tag(config=True)
-    record_timing = Bool(False).tag(config=True)  # no timestamps in each cell's metadata
+    interrupt_on_timeout = Bool(False, help="never interrupt: a timeout stops the submission "
+                                            "anyway").tag(config=True)
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate",
+                           help="kill the kernel at the end: nothing of it is worth waiting for").tag(
+        config=True)
+    iopub_timeout = Integer(10, help="seconds to wait for a cell's last output after its "
+                                     "reply").tag(config=True)
+    record_timing = Bool(False, help="no timestamps in each cell's metadata").tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
         limits = self.launcher.limits
@@ -393,9 +399,9 @@ class GuardedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        test = self.tests.get(grade_id) if cell.metadata.get("nbgrader", {}).get("grade") else None
-        if cell.metadata.get("nbgrader", {}).get("grade") and test is None:  # (intake.sanitise prevents it)
+        grade_id = nbgrader_of(cell).get("grade_id")
+        test = self.tests.get(grade_id) if is_graded(cell) else None
+        if is_graded(cell) and test is None:  # (intake.sanitise prevents it)
             raise RuntimeError(f"a graded cell that is no test of the course: {grade_id!r}")
         if test is None and not cell.source.strip():
             return cell, resources

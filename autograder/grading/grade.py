@@ -55,43 +55,31 @@ import shutil
 import sys
 import time
 from concurrent.futures import as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
 from autograder import layout
-from autograder.build import IGNORED, ROOT, SOLUTIONS
-from autograder.gradebook_store import (RecordStore, masked, place, reason, resolve_url,
-                                        unreachable_gradebook)
-from autograder.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
-                                unpack)
-from autograder.library import write_library
-from autograder.pool import WorkerLost, WorkerPool
-from autograder.probes import TestCellError, read_tests
-from autograder.results import (GRADED, GRADER_ERROR, RESTORED, RESTORED_NOTE, STOPPED, TAMPERED,
-                                ungraded)
-from autograder.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
-from autograder.shards import Shard
+from autograder.layout import HERE, Course
+from autograder.cells import is_graded, nbgrader_of
+from autograder.authoring.build import IGNORED
+from autograder.execution.intake import (GradeError, Submission, find_submissions, kept_timestamp, stage,
+                                         unpack)
+from autograder.execution.library import write_library
+from autograder.execution.probes import TestCellError, read_tests
+from autograder.execution.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
+from autograder.grading.gradebook_store import (RecordStore, masked, place, reason, resolve_url,
+                                                unreachable_gradebook)
+from autograder.grading.pool import WorkerLost, WorkerPool
+from autograder.grading.shards import Shard
+from autograder.results import (GRADER_ERROR, RESTORED, RESTORED_NOTE, STOPPED, Graded, Settings,
+                                SubmissionResult, ungraded)
 
 # The resident memory a grading worker may hold (nbgrader, the notebook being graded, its
 # feedback): at most 140 MB for the submissions of chapters 2 and 5; past it, the worker is
 # killed (pool.py) and the submission is "too large to grade".
 GRADER_MEMORY_MB = 1024
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What every worker needs to know, sent with each task (workers share no other state)."""
-    chapter: str  # the assignment, e.g. 02_autograd
-    notebook: str  # the notebook's name without .ipynb, e.g. autograd
-    course: Path  # nbgrader's course directory
-    db_url: str
-    launcher: KernelLauncher
-    feedback: Path  # where each student's feedback HTML goes
-    exercises: tuple[tuple[str, float], ...] = ()  # (grade id, points) of each graded cell
-    tests: dict = field(default_factory=dict)  # {grade id: probes.TestCell}, read from the source
-    reference: dict = field(default_factory=dict)  # {grade id: the reference's case outcomes}
 
 
 class Log:
@@ -109,12 +97,12 @@ class Log:
 # Running the workers ---------------------------------------------------------------------------
 
 def run_in_worker(task: tuple):
-    """Run grade_worker.NAME(*ARGS) for task (NAME, *ARGS): the only function sent to workers,
+    """Run worker.NAME(*ARGS) for task (NAME, *ARGS): the only function sent to workers,
     so that this process never imports nbgrader (the workers' fork server does, once)."""
-    from autograder import grade_worker
+    from autograder.grading import worker
 
     name, *args = task
-    return getattr(grade_worker, name)(*args)
+    return getattr(worker, name)(*args)
 
 
 def default_workers() -> int:
@@ -139,7 +127,7 @@ def worker_pool(workers: int, seconds: float, log: Log, launcher: KernelLauncher
     cgroups of its kernels are removed with it)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["autograder.grade_worker"])
+        context.set_forkserver_preload(["autograder.grading.worker"])
     else:
         context = multiprocessing.get_context("spawn")
     ended = launcher.cgroups.remove_groups_of if launcher.cgroups else (lambda pid: None)
@@ -159,16 +147,18 @@ def sqlite_url(db_url: str) -> str:
 # Grading -------------------------------------------------------------------------------------------
 
 def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | None = None,
-          workers: int | None = None, limits: Limits = Limits(), shard: Shard | None = None) -> None:
-    """Grade every submission of chapter `name` in `submissions` (a folder or a zip) into `out`,
-    or those of `shard` only; each is recorded whole in the gradebook (gradebook_store.py)."""
+          workers: int | None = None, limits: Limits = Limits(), shard: Shard | None = None,
+          course: Course = HERE) -> None:
+    """Grade every submission of chapter `name` of `course` in `submissions` (a folder or a zip)
+    into `out`, or those of `shard` only; each is recorded whole in the gradebook
+    (gradebook_store.py)."""
     try:
-        chapter = layout.find_chapter(name, SOLUTIONS)
+        chapter = layout.find_chapter(name, course.solutions)
     except LookupError as error:
         raise GradeError(str(error)) from None
-    source = SOLUTIONS / chapter
+    source = course.solutions / chapter
     notebook = min(source.glob("*.ipynb")).stem
-    out = Path(out or ROOT / "grading" / chapter).resolve()
+    out = Path(out or course.root / "grading" / chapter).resolve()
     submissions = Path(submissions).resolve()
     if not submissions.exists():
         raise GradeError(f"{submissions} does not exist")
@@ -183,23 +173,25 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
         log(NO_ISOLATION_WARNING.format(reason=launcher.reason), error=True)
     log(f"grading {chapter} from {submissions} into {out}")
     log(launcher.describe(), error=launcher.cgroups is None)  # (its warning goes to stderr too)
-    course = out / "nbgrader"
-    shutil.rmtree(course / "source" / chapter, ignore_errors=True)
-    shutil.copytree(source, course / "source" / chapter, ignore=IGNORED)
+    nbgrader_course = out / "nbgrader"
+    shutil.rmtree(nbgrader_course / "source" / chapter, ignore_errors=True)
+    shutil.copytree(source, nbgrader_course / "source" / chapter, ignore=IGNORED)
     try:
         tests = read_tests(json.loads((source / f"{notebook}.ipynb").read_text()))
     except TestCellError as error:
         raise GradeError(f"the course's tests of {chapter} cannot be read: {error}") from None
-    launcher = replace(launcher, nnlib=str(write_library(course / "library", chapter)))
+    launcher = replace(launcher, nnlib=str(write_library(nbgrader_course / "library", chapter,
+                                                         course=course)))
     db_url = sqlite_url(db_url or f"sqlite:///{out / 'gradebook.db'}")
     store = RecordStore(db_url)
     store.check()
     log(f"gradebook: {masked(db_url)}" + (f"; shard {shard} of the students" if shard else ""))
-    settings = Settings(chapter, notebook, course, db_url, launcher, out / "feedback", tests=tests)
+    settings = Settings(chapter, notebook, nbgrader_course, db_url, launcher, out / "feedback", tests=tests)
     (out / "results").mkdir(exist_ok=True)
-    results = {path.stem: json.loads(path.read_text()) for path in (out / "results").glob("*.json")}
+    results = {path.stem: SubmissionResult.from_json(json.loads(path.read_text()))
+               for path in (out / "results").glob("*.json")}
 
-    def record(submission: Submission, graded: dict) -> dict:
+    def record(submission: Submission, graded: Graded) -> SubmissionResult:
         result = save(out, settings, submission, graded, log)
         page = settings.feedback / f"{submission.student}.html"
         store.put(chapter, result, page.read_text() if page.exists() else "")
@@ -209,17 +201,17 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     with worker_pool(max(1, workers or default_workers()), grader_seconds(limits), log,
                      launcher) as pool:
         try:
-            with store.setting_up():
-                pool.submit(run_in_worker, ("set_up", settings), label="setting up").result()
             try:
+                with store.setting_up():
+                    pool.submit(run_in_worker, ("set_up", settings), label="setting up").result()
                 reference = pool.submit(run_in_worker, ("reference_outcomes", settings),
                                         label="the reference solution").result()
             except RuntimeError as error:
                 raise GradeError(str(error)) from None
             log(f"ran the reference solution's {sum(map(len, reference.values()))} test cases")
-            release = json.loads((course / "release" / chapter / f"{notebook}.ipynb").read_text())
-            graded = [cell["metadata"]["nbgrader"] for cell in release["cells"]
-                      if cell["metadata"].get("nbgrader", {}).get("grade")]
+            release = json.loads((nbgrader_course / "release" / chapter / f"{notebook}.ipynb")
+                                 .read_text())
+            graded = [nbgrader_of(cell) for cell in release["cells"] if is_graded(cell)]
             settings = replace(settings, reference=reference, exercises=tuple(
                 (meta["grade_id"], float(meta["points"])) for meta in graded))
             store.put_exercises(chapter, settings.exercises)
@@ -228,7 +220,7 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                                                  select=shard.holds if shard else None)
             for message in skipped + ignored:
                 log(message)
-            kept_times = {student: kept_timestamp(result, out / "results" / f"{student}.json")
+            kept_times = {student: kept_timestamp(result.timestamp, out / "results" / f"{student}.json")
                           for student, result in results.items()}
             kept_times.update(store.kept_times(chapter))  # (graded on any machine)
             tasks, forgotten, unreached = {}, [], []
@@ -283,47 +275,43 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
                          "recorded as grader errors, nothing half written; grade again")
 
 
-def save(out: Path, settings: Settings, submission: Submission, graded: dict, log: Log) -> dict:
+def save(out: Path, settings: Settings, submission: Submission, graded: Graded,
+         log: Log) -> SubmissionResult:
     """Complete a worker's result with the submission's details; write, log and return it."""
-    rows = graded["exercises"]
-    statuses = [row["status"] for row in rows]
-    status = next((s for s in statuses if s in STOPPED), RESTORED if RESTORED in statuses else GRADED)
-    stop_note = next((row["note"] for row in rows if row["status"] in STOPPED), "")
-    if status == GRADED and TAMPERED in statuses:
-        status = TAMPERED
-    result = {"student": submission.student, "name": submission.name,
-              "timestamp": submission.timestamp.isoformat(),
-              "submitted": str(submission.notebook or ""), "status": status,
-              "note": "; ".join(dict.fromkeys(filter(None, [submission.note, stop_note]))), **graded}
-    (out / "results" / f"{submission.student}.json").write_text(json.dumps(result, indent=1))
-    if not graded["feedback"]:
+    rows = graded.exercises
+    result = SubmissionResult(submission.student, submission.name, submission.timestamp.isoformat(),
+                              str(submission.notebook or ""), graded.status,
+                              "; ".join(dict.fromkeys(filter(None, [submission.note, graded.note]))),
+                              rows, graded.seconds, graded.feedback)
+    (out / "results" / f"{submission.student}.json").write_text(json.dumps(result.as_json(), indent=1))
+    if not graded.feedback:
         write_plain_feedback(settings.feedback / f"{submission.student}.html", settings.chapter, result)
-    done = [row for row in rows if row["points"] is not None]
-    points = f"{sum(r['points'] for r in done):g}/{sum(r['max_points'] for r in done):g} points"
-    if status in STOPPED:
-        log(f"{submission.student}: {status}: {result['note']}; {points}")
+    done = [row for row in rows if row.points is not None]
+    points = f"{sum(r.points for r in done):g}/{sum(r.max_points for r in done):g} points"
+    if result.status in STOPPED:
+        log(f"{submission.student}: {result.status}: {result.note}; {points}")
     else:
-        restored = [row["exercise"] for row in rows if row["status"] == RESTORED]
-        notes = [result["note"], f"test cells put back: {', '.join(restored)}" if restored else ""]
-        notes += [part for row in rows for part in row["note"].split("; ")
+        restored = [row.exercise for row in rows if row.status == RESTORED]
+        notes = [result.note, f"test cells put back: {', '.join(restored)}" if restored else ""]
+        notes += [part for row in rows for part in row.note.split("; ")
                   if not part.endswith(RESTORED_NOTE)]
         extra = "; ".join(dict.fromkeys(filter(None, notes)))
-        log(f"{submission.student}: {points} ({status}{'; ' + extra if extra else ''}) "
-            f"[{graded['seconds']} s]")
+        log(f"{submission.student}: {points} ({result.status}{'; ' + extra if extra else ''}) "
+            f"[{graded.seconds} s]")
     return result
 
 
-def write_plain_feedback(path: Path, chapter: str, result: dict) -> None:
+def write_plain_feedback(path: Path, chapter: str, result: SubmissionResult) -> None:
     """A short page where nbgrader made none (the submission could not be graded)."""
     from html import escape
 
-    rows = "".join(f"<tr><td>{escape(row['exercise'])}</td><td>{number(row['points'])}</td>"
-                   f"<td>{number(row['max_points'])}</td><td>{escape(row['status'])}</td></tr>"
-                   for row in result["exercises"])
+    rows = "".join(f"<tr><td>{escape(row.exercise)}</td><td>{number(row.points)}</td>"
+                   f"<td>{number(row.max_points)}</td><td>{escape(row.status)}</td></tr>"
+                   for row in result.exercises)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(chapter)}"
-                    f"</title></head><body><h1>{escape(chapter)}: {escape(result['student'])}</h1>"
-                    f"<p><b>{escape(result['status'])}</b>: {escape(result['note'])}</p><table>"
+                    f"</title></head><body><h1>{escape(chapter)}: {escape(result.student)}</h1>"
+                    f"<p><b>{escape(result.status)}</b>: {escape(result.note)}</p><table>"
                     f"<tr><th>exercise</th><th>points</th><th>of</th><th>status</th></tr>{rows}"
                     "</table></body></html>\n")
 
@@ -334,17 +322,16 @@ def number(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def write_reports(out: Path, chapter: str, exercises, results: dict[str, dict]) -> None:
+def write_reports(out: Path, chapter: str, exercises, results: dict[str, SubmissionResult]) -> None:
     """grades.csv, totals.csv, summary.csv and summary.png from every student's result."""
     students = [results[student] for student in sorted(results)]
     with (out / "grades.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["student", "exercise", "points", "max_points", "status", "note", "student_id"])
         for result in students:
-            for row in result["exercises"]:
-                writer.writerow([result.get("name", result["student"]), row["exercise"],
-                                 number(row["points"]), number(row["max_points"]), row["status"],
-                                 row["note"], result["student"]])
+            for row in result.exercises:
+                writer.writerow([result.name, row.exercise, number(row.points), number(row.max_points),
+                                 row.status, row.note, result.student])
     maximum = sum(points for _, points in exercises)
     totals = {}
     with (out / "totals.csv").open("w", newline="") as file:
@@ -352,22 +339,20 @@ def write_reports(out: Path, chapter: str, exercises, results: dict[str, dict]) 
         writer.writerow(["student", "points", "max_points", "status", "exercises_graded", "note",
                          "student_id"])
         for result in students:
-            done = [row for row in result["exercises"] if row["points"] is not None]
-            complete = len(done) == len(result["exercises"])
-            total = sum(row["points"] for row in done) if complete else None
+            done = [row for row in result.exercises if row.points is not None]
+            total = result.points
             if total is not None:
-                totals[result["student"]] = total
-            writer.writerow([result.get("name", result["student"]), number(total), number(maximum),
-                             result["status"], f"{len(done)}/{len(result['exercises'])}", result["note"],
-                             result["student"]])
+                totals[result.student] = total
+            writer.writerow([result.name, number(total), number(maximum), result.status,
+                             f"{len(done)}/{len(result.exercises)}", result.note, result.student])
     rates = []
     with (out / "summary.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["exercise", "max_points", "graded", "passed", "pass_rate"])
         for grade_id, points in exercises:
-            rows = [row for result in students for row in result["exercises"]
-                    if row["exercise"] == grade_id and row["points"] is not None]
-            passed = sum(row["points"] >= row["max_points"] for row in rows)
+            rows = [row for result in students for row in result.exercises
+                    if row.exercise == grade_id and row.points is not None]
+            passed = sum(row.points >= row.max_points for row in rows)
             rate = passed / len(rows) if rows else None
             rates.append((grade_id, rate))
             writer.writerow([grade_id, number(points), len(rows), passed,

@@ -12,8 +12,8 @@ opened by a header line:
 Any header may end with `tags=TAG[,TAG...]`, the cell's Jupyter tags (for example
 `%% code tags=skip-when-grading`: an illustration the grader does not run).
 
-    python -m autograder.nbtext pack NOTEBOOK.nb.txt NOTEBOOK.ipynb
-    python -m autograder.nbtext unpack NOTEBOOK.ipynb NOTEBOOK.nb.txt
+    python -m autograder.authoring.nbtext pack NOTEBOOK.nb.txt NOTEBOOK.ipynb
+    python -m autograder.authoring.nbtext unpack NOTEBOOK.ipynb NOTEBOOK.nb.txt
 
 `pack` followed by `unpack` gives back the text unchanged.
 """
@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from autograder.export import cell_source
+from autograder.cells import cell_source, is_graded, is_solution, nbgrader_of, tags
 
 HEADER = re.compile(r"^%% (md|code|solution|tests)((?: \w+=\S+)*)\s*$")
 NOTEBOOK_METADATA = {
@@ -83,17 +83,17 @@ def unpack(notebook: dict) -> str:
     parts = []
     for cell in notebook["cells"]:
         source = cell_source(cell)
-        meta = cell.get("metadata", {}).get("nbgrader")
+        meta = nbgrader_of(cell)
         if cell["cell_type"] == "markdown":
             header = "%% md"
-        elif meta and meta.get("solution"):
+        elif is_solution(cell):
             header = f"%% solution id={meta['grade_id']}"
-        elif meta and meta.get("grade"):
+        elif is_graded(cell):
             header = f"%% tests id={meta['grade_id']} points={meta['points']:g}"
         else:
             header = "%% code"
-        if cell.get("metadata", {}).get("tags"):
-            header += f" tags={','.join(cell['metadata']['tags'])}"
+        if tags(cell):
+            header += f" tags={','.join(tags(cell))}"
         parts.append(f"{header}\n{source}\n")
     return "\n".join(parts)
 

@@ -17,10 +17,10 @@ kernel. Instead:
 - `read_outcomes` reads that reply strictly (`nnlib.plaindata.loads`, sizes capped): one outcome
   per case, or `ChannelError` when the kernel sent anything else.
 
-`autograder.trial` grades notebooks against a solution notebook without jail or gradebook,
+`autograder.execution.trial` grades notebooks against a solution notebook without jail or gradebook,
 for authors checking their tests and mutants:
 
-    python -m autograder.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
+    python -m autograder.execution.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import nnlib.testing
-from autograder.cells import HIDDEN_TESTS
+from autograder.cells import HIDDEN_TESTS, cell_source, is_graded, nbgrader_of
 from nnlib.plaindata import Limits, PlainDataError, dumps, loads
 
 PROBE_PREFIX = "probe"
@@ -136,10 +136,9 @@ def read_tests(notebook: dict) -> dict[str, TestCell]:
     """{grade id: TestCell} for every graded cell of the course's notebook (a dict from its JSON)."""
     tests = {}
     for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade"):
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            tests[meta["grade_id"]] = read_test_cell(meta["grade_id"], float(meta["points"]), source)
+        if is_graded(cell):
+            meta = nbgrader_of(cell)
+            tests[meta["grade_id"]] = read_test_cell(meta["grade_id"], float(meta["points"]), cell_source(cell))
     return tests
 
 

@@ -18,35 +18,34 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from autograder import layout
-from autograder.export import module_path, write_atomically
+from autograder.authoring.export import module_path, write_atomically
+from autograder.layout import HERE, Course
 
 
-def earlier_modules(chapter: str) -> list[str]:
+def earlier_modules(chapter: str, course: Course = HERE) -> list[str]:
     """The modules of the released chapters before `chapter`."""
-    return [module for module, owner in layout.HERE.modules().items() if owner < chapter]
+    return [module for module, owner in course.modules().items() if owner < chapter]
 
 
-def write_library(target: Path, chapter: str, learners: bool = False) -> Path:
+def write_library(target: Path, chapter: str, learners: bool = False, course: Course = HERE) -> Path:
     """Write the nnlib that `chapter`'s code may import into `target`/nnlib (replacing it);
     return that folder. `learners`: the earlier chapters as the learner's library has them (for
     `check`), else the course's reference versions, generated from solutions/ (for grading)."""
-    here = layout.HERE
     package = target / "nnlib"
     shutil.rmtree(package, ignore_errors=True)
-    for relative in here.hand_written():
+    for relative in course.hand_written():
         (package / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(here.package / relative, package / relative)
+        shutil.copyfile(course.package / relative, package / relative)
     if learners:
         texts = {}
-        for module in earlier_modules(chapter):
-            found = [path for path in (here.mine(module), here.reference(module)) if path.exists()]
+        for module in earlier_modules(chapter, course):
+            found = [path for path in (course.mine(module), course.reference(module)) if path.exists()]
             if found:
                 texts[module] = found[0].read_text()
     else:
-        from autograder.build import reference_modules
+        from autograder.authoring.build import reference_modules
 
-        texts = {module: text for module, (notebook, text) in reference_modules().items()
+        texts = {module: text for module, (notebook, text) in reference_modules(course).items()
                  if notebook.parent.name < chapter}
     for module, text in texts.items():
         write_atomically(module_path(package, module), text)

@@ -30,12 +30,15 @@ import time
 from pathlib import Path
 
 from autograder import layout
-from autograder.cells import HIDDEN_TESTS
-from autograder.export import cell_source, solution_lines
+from autograder.layout import HERE, Course
+from autograder.cells import (BEGIN_HIDDEN, BEGIN_SOLUTION, HIDDEN_TESTS, cell_source, grade_id_of, is_graded,
+                              is_solution, solution_lines, without_hidden_tests)
 
 # The tooling of check, export, restore and status (what learner.py imports, directly or not).
-LEARNER_TOOLING = ("__init__", "cells", "cgroups", "export", "guarded_execute", "intake", "judge",
-                   "layout", "learner", "library", "probes", "results", "sandbox", "trial")
+LEARNER_TOOLING = ("__init__", "cells", "layout", "learner", "results", "authoring/__init__",
+                   "authoring/export", "execution/__init__", "execution/cgroups",
+                   "execution/guarded_execute", "execution/intake", "execution/judge",
+                   "execution/library", "execution/probes", "execution/sandbox", "execution/trial")
 TOP_FILES = ("course.py", "constraints.txt", ".gitignore")
 INSTRUCTOR_PART = re.compile(r"^<!-- instructor -->\n.*?^<!-- /instructor -->\n", re.S | re.M)
 CHAPTER_ROW = re.compile(r"^\| (\d+)\. .*\n", re.M)
@@ -65,7 +68,7 @@ def normalised(line: str) -> str:
 
 def answer_lines(notebook: dict) -> set[str]:
     """The lines of code between the solution markers of a solution notebook, normalised."""
-    return {normalised(line) for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("solution")
+    return {normalised(line) for cell in notebook["cells"] if is_solution(cell)
             for line in solution_lines(cell_source(cell)).values() if line.strip()}
 
 
@@ -75,10 +78,10 @@ def hidden_blocks(notebook: dict) -> list[str]:
             for cell in notebook["cells"] for block in HIDDEN_TESTS.findall(cell_source(cell))]
 
 
-def solution_notebooks() -> dict[str, dict]:
-    here = layout.HERE
-    return {chapter: json.loads(min((here.solutions / chapter).glob("*.ipynb")).read_text())
-            for chapter in sorted(path.name for path in here.solutions.iterdir() if path.is_dir())}
+def solution_notebooks(course: Course = HERE) -> dict[str, dict]:
+    """{chapter: its solution notebook} for every chapter of solutions/."""
+    return {chapter: json.loads(min((course.solutions / chapter).glob("*.ipynb")).read_text())
+            for chapter in sorted(path.name for path in course.solutions.iterdir() if path.is_dir())}
 
 
 def readable(path: str, content: bytes) -> str:
@@ -89,12 +92,12 @@ def readable(path: str, content: bytes) -> str:
     return text
 
 
-def leaks(files: dict[str, bytes], open_chapters: list[str]) -> list[str]:
+def leaks(files: dict[str, bytes], open_chapters: list[str], course: Course = HERE) -> list[str]:
     """Where `files` ({path: content}) hold what no edition may: a line of the solution code of an
     exercise of an open chapter (anywhere: a later chapter's given code, a visible test, a
     library module or test), a hidden test (a marker, a whole block, or a test cell that differs
     from the course's without its hidden block), or an instructor's file. One line per find."""
-    solutions = solution_notebooks()
+    solutions = solution_notebooks(course)
     answers = {line: chapter for chapter in open_chapters for line in answer_lines(solutions[chapter])
                if len(line) >= MIN_ANSWER_LINE and line not in NOT_ANSWERS}
     blocks = [(chapter, block) for chapter, notebook in solutions.items() for block in hidden_blocks(notebook)]
@@ -103,7 +106,7 @@ def leaks(files: dict[str, bytes], open_chapters: list[str]) -> list[str]:
         if path.startswith(("solutions/", "grading/")) or path.endswith(".db"):
             found.append(f"{path}: an instructor's file")
         text = readable(path, content)
-        for marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+        for marker in (BEGIN_SOLUTION, BEGIN_HIDDEN):
             if marker in text and not path.startswith("autograder/"):  # (the tooling reads them)
                 found.append(f"{path}: {marker!r}")
         lines = [normalised(line) for line in text.splitlines()]
@@ -120,8 +123,8 @@ def leaks(files: dict[str, bytes], open_chapters: list[str]) -> list[str]:
 def changed_tests(path: str, release: dict, solution: dict) -> list[str]:
     """The test cells of a released notebook that are not the course's without its hidden block."""
     def tests(notebook: dict) -> dict[str, str]:
-        return {cell["metadata"]["nbgrader"]["grade_id"]: HIDDEN_TESTS.sub("", cell_source(cell)).strip()
-                for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("grade")}
+        return {grade_id_of(cell): without_hidden_tests(cell_source(cell)).strip()
+                for cell in notebook["cells"] if is_graded(cell)}
 
     released, course = tests(release), tests(solution)
     return [f"{path}: test cell {grade_id} is not the course's without its hidden tests"
@@ -141,12 +144,11 @@ def learner_readme(text: str, chapters: list[str], closed: list[str]) -> str:
     return f"{title}\n{note}{rest}"
 
 
-def edition_files(chapters: list[str], closed: list[str]) -> dict[str, bytes]:
+def edition_files(chapters: list[str], closed: list[str], course: Course = HERE) -> dict[str, bytes]:
     """{path: content} of the class edition releasing `chapters`, of which `closed` are closed."""
-    from autograder.build import generate_chapters, reference_modules
+    from autograder.authoring.build import generate_chapters, reference_modules
 
-    here = layout.HERE
-    root = here.root
+    root = course.root
     files = {name: (root / name).read_bytes() for name in TOP_FILES}
     pyproject = (root / "pyproject.toml").read_text()
     testpaths = 'testpaths = ["tests", "solutions"]'
@@ -155,19 +157,19 @@ def edition_files(chapters: list[str], closed: list[str]) -> dict[str, bytes]:
     files["pyproject.toml"] = pyproject.replace(testpaths, 'testpaths = ["tests"]').encode()
     files["README.md"] = learner_readme((root / "README.md").read_text(), chapters, closed).encode()
     # The release as solutions/ generates it, not chapters/ as it is in this checkout: the same
-    # when the build is committed, and never a notebook someone tried out here.
-    files.update({path: content for path, content in generate_chapters().items()
+    # when the build is committed, and never a notebook someone tried out course.
+    files.update({path: content for path, content in generate_chapters(course=course).items()
                   if path.split("/")[1] in chapters})
-    modules = here.modules()
-    for relative in here.hand_written():
-        files[f"nnlib/{relative.as_posix()}"] = (here.package / relative).read_bytes()
-    for module, (notebook, text) in reference_modules().items():
+    modules = course.modules()
+    for relative in course.hand_written():
+        files[f"nnlib/{relative.as_posix()}"] = (course.package / relative).read_bytes()
+    for module, (notebook, text) in reference_modules(course).items():
         if notebook.parent.name in closed:
-            files[here.reference(module).relative_to(root).as_posix()] = text.encode()
+            files[course.reference(module).relative_to(root).as_posix()] = text.encode()
     for name in LEARNER_TOOLING:
         files[f"autograder/{name}.py"] = (root / "autograder" / f"{name}.py").read_bytes()
     released = {module for module, chapter in modules.items() if chapter in chapters}
-    hand_written = {module_name(relative) for relative in here.hand_written()}
+    hand_written = {module_name(relative) for relative in course.hand_written()}
     files["tests/conftest.py"] = (root / "tests" / "conftest.py").read_bytes()
     for test in sorted((root / "tests").glob("test_*.py")):
         needs = layout.nnlib_imports(test, set(modules) | hand_written)
@@ -207,20 +209,19 @@ def previous_release(target: Path) -> dict:
     return json.loads(edition.read_text())
 
 
-def release(target: Path, open_up_to: int, closed_up_to: int) -> str:
+def release(target: Path, open_up_to: int, closed_up_to: int, course: Course = HERE) -> str:
     """Write the class edition with chapters 1..`open_up_to` released and 1..`closed_up_to`
     closed into the git repository `target`, and commit it; return what was done."""
-    here = layout.HERE
     target = target.resolve()
-    if here.root == target or here.root in target.parents:
+    if course.root == target or course.root in target.parents:
         raise ReleaseError(f"{target} is inside the course's repository: choose a folder outside it")
-    every = here.chapter_names()
+    every = course.chapter_names()
     if not 0 <= closed_up_to <= open_up_to <= len(every) or open_up_to < 1:
         raise ReleaseError(f"need 0 <= --closed <= --open, 1 <= --open <= {len(every)} "
                            f"(got --open {open_up_to} --closed {closed_up_to})")
     chapters, closed = every[:open_up_to], every[:closed_up_to]
-    files = edition_files(chapters, closed)
-    found = leaks(files, [chapter for chapter in chapters if chapter not in closed])
+    files = edition_files(chapters, closed, course)
+    found = leaks(files, [chapter for chapter in chapters if chapter not in closed], course)
     if found:
         raise ReleaseError("the edition would give away what it must not:\n  " + "\n  ".join(found))
     before = previous_release(target)
@@ -238,7 +239,7 @@ def release(target: Path, open_up_to: int, closed_up_to: int) -> str:
     git(target, "add", "--", *files)
     if not git(target, "status", "--porcelain", "--untracked-files=no").strip():
         return f"{target}: nothing changed since the last release"
-    source = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here.root,
+    source = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=course.root,
                             capture_output=True, text=True).stdout.strip() or "no commit"
     message = (f"Release: chapters {chapters[0][:2]}-{chapters[-1][:2]}"
                + (f", solutions of {closed[0][:2]}-{closed[-1][:2]}" if closed else ", no solutions")

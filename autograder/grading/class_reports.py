@@ -17,19 +17,20 @@ import sys
 from pathlib import Path
 
 from autograder import layout
-from autograder.build import ROOT, SOLUTIONS
-from autograder.grade import write_reports
-from autograder.gradebook_store import RecordStore, resolve_url
-from autograder.intake import GradeError
+from autograder.execution.intake import GradeError
+from autograder.grading.grade import write_reports
+from autograder.grading.gradebook_store import RecordStore, resolve_url
+from autograder.layout import HERE, Course
 
 
-def write_class_reports(name: str, db_url: str, out: Path | None = None) -> Path:
-    """Write the reports of chapter `name` from the gradebook at `db_url` into `out`; return it."""
+def write_class_reports(name: str, db_url: str, out: Path | None = None, course: Course = HERE) -> Path:
+    """Write the reports of chapter `name` of `course` from the gradebook at `db_url` into `out`;
+    return it."""
     try:
-        chapter = layout.find_chapter(name, SOLUTIONS)
+        chapter = layout.find_chapter(name, course.solutions)
     except LookupError as error:
         raise GradeError(str(error)) from None
-    out = Path(out or ROOT / "grading" / chapter).resolve()
+    out = Path(out or course.root / "grading" / chapter).resolve()
     store = RecordStore(db_url)
     try:
         store.check()

@@ -1,5 +1,5 @@
-"""The audit's catalogue of chapter 3 (matrix backprop): see autograder/catalogue/__init__.py."""
-from autograder.catalogue import Catalogue
+"""The audit's catalogue of chapter 3 (matrix backprop): see autograder/audit/catalogue/__init__.py."""
+from autograder.audit.catalogue import Catalogue
 
 _catalogue = Catalogue()
 bug, ok = _catalogue.bug, _catalogue.ok

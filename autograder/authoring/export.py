@@ -25,38 +25,16 @@ import re
 import tempfile
 from pathlib import Path
 
+from autograder.cells import HIDDEN_MARKER, SOLUTION_MARKER, cell_source
+
 DIRECTIVE = re.compile(r"^\s*#\|\s*(\w+)\s*(\S*)\s*$")
-SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 LIBRARY_LINE = re.compile(r"^#\| library (.+)$")
-HIDDEN_MARKER = re.compile(r"### (BEGIN|END) HIDDEN TESTS")
 GENERATED = "# Generated from "
 REFERENCE_MARK = "the course's reference solution"  # in the first line of a reference module
 
 
 class ExportError(Exception):
     """A notebook's export directives or exported code are not usable."""
-
-
-def cell_source(cell: dict) -> str:
-    """A cell's source as one string (notebooks store it as a string or a list of lines)."""
-    source = cell["source"]
-    return "".join(source) if isinstance(source, list) else source
-
-
-def solution_lines(source: str) -> dict[int, str]:
-    """{line number (1-based): line} of the code inside a cell's solution markers."""
-    inside, lines = False, {}
-    for number, line in enumerate(source.splitlines(), start=1):
-        if SOLUTION_MARKER.match(line):
-            inside = "BEGIN" in line
-        elif inside:
-            lines[number] = line
-    return lines
-
-
-def without_markers(source: str) -> str:
-    """A solution cell as a learner who wrote the solution has it: without the marker lines."""
-    return "".join(line for line in source.splitlines(keepends=True) if not SOLUTION_MARKER.match(line))
 
 
 def _directives(code: str) -> tuple[list[tuple[str, str]], str]:

@@ -7,7 +7,7 @@ One module per chapter, named after it without its number (`derivatives`, `autog
                   own exercise (it may lose points in later exercises that build on it too)
     ALTERNATIVES  [Mutant]: a correct program written differently; it must keep full marks
     EQUIVALENT    {generated mutant name: why it is a correct program}: the generated
-                  single-point mutants (autograder/audit.py) that survive because no test can tell
+                  single-point mutants (autograder/audit/audit.py) that survive because no test can tell
                   them from the solution
     KNOWN_HOLES   {bug name: reason}: bugs that keep full marks today (a test to add); the audit
                   reports them, tests/test_catalogue.py xfails them with the reason
@@ -32,7 +32,7 @@ class Mutant:
 
 
 def module(chapter: str) -> ModuleType:
-    """The catalogue of a chapter, e.g. 03_backprop -> autograder.catalogue.backprop."""
+    """The catalogue of a chapter, e.g. 03_backprop -> autograder.audit.catalogue.backprop."""
     return importlib.import_module(f"{__name__}.{chapter.split('_', 1)[1]}")
 
 

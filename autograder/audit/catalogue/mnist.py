@@ -1,8 +1,8 @@
-"""The audit's catalogue of chapter 5 (MNIST): see autograder/catalogue/__init__.py.
+"""The audit's catalogue of chapter 5 (MNIST): see autograder/audit/catalogue/__init__.py.
 
 train_step's and Adam's bugs come from /tmp/h15/mutate.py (issue 14); the rest are new (confusion_matrix's with
 issue 15, when it became an exercise)."""
-from autograder.catalogue import Catalogue
+from autograder.audit.catalogue import Catalogue
 
 _catalogue = Catalogue()
 bug, ok = _catalogue.bug, _catalogue.ok

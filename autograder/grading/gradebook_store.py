@@ -33,8 +33,8 @@ from sqlalchemy import (Column, DateTime, Float, MetaData, String, Table, Text, 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from autograder.intake import GradeError
-from autograder.results import GRADER_ERROR, NOT_A_NOTEBOOK
+from autograder.execution.intake import GradeError
+from autograder.results import GRADER_ERROR, NOT_A_NOTEBOOK, Graded, SubmissionResult
 
 URL_VARIABLE, PASSWORD_VARIABLE = "NNFS_DB_URL", "NNFS_DB_PASSWORD"
 SETUP_LOCK = 0x6E6E6673  # PostgreSQL advisory lock held while a shard sets the chapter up ("nnfs")
@@ -112,13 +112,13 @@ def reason(error: Exception, url: str | URL) -> str:
     return message[:300]
 
 
-def unreachable_gradebook(result: dict) -> str | None:
+def unreachable_gradebook(result: Graded) -> str | None:
     """The note of a worker's result if its grading failed because nbgrader could not reach the
     gradebook (then it says nothing of the submission), else None."""
-    rows = result["exercises"]
-    if rows and rows[0]["status"] in (GRADER_ERROR, NOT_A_NOTEBOOK) and any(
-            marker in rows[0]["note"] for marker in UNREACHABLE):
-        return rows[0]["note"]
+    rows = result.exercises
+    if rows and rows[0].status in (GRADER_ERROR, NOT_A_NOTEBOOK) and any(
+            marker in rows[0].note for marker in UNREACHABLE):
+        return rows[0].note
     return None
 
 
@@ -175,25 +175,25 @@ class RecordStore:
             raise GradeError(f"no grading of {chapter} is recorded in the gradebook, {place(self.url)}")
         return [(grade_id, float(points)) for grade_id, points in json.loads(value)]
 
-    def put(self, chapter: str, result: dict, feedback: str) -> None:
-        """Replace the record of `result`'s student with `result` (a dict as results/STUDENT.json)
-        and its feedback page, in one transaction; retried while the database is unreachable."""
-        student = result["student"]
-        row = {"assignment": chapter, "student": student, "name": result.get("name", student),
-               "status": result["status"], "submitted": result["timestamp"],
+    def put(self, chapter: str, result: SubmissionResult, feedback: str) -> None:
+        """Replace the record of `result`'s student with `result` (as results/STUDENT.json holds
+        it) and its feedback page, in one transaction; retried while the database is unreachable."""
+        student = result.student
+        row = {"assignment": chapter, "student": student, "name": result.name,
+               "status": result.status, "submitted": result.timestamp,
                "graded": datetime.now(timezone.utc).replace(tzinfo=None),
-               "seconds": float(result.get("seconds") or 0), "result": json.dumps(result),
+               "seconds": float(result.seconds or 0), "result": json.dumps(result.as_json()),
                "feedback": feedback}
         key = (records.c.assignment == chapter) & (records.c.student == student)
         self._retry(f"the result of {student}", lambda connection: (
             connection.execute(delete(records).where(key)), connection.execute(insert(records).values(row))))
 
-    def results(self, chapter: str) -> dict[str, dict]:
+    def results(self, chapter: str) -> dict[str, SubmissionResult]:
         """{student: result} of every submission of the chapter recorded whole."""
         with self.engine.connect() as connection:
             rows = connection.execute(select(records.c.student, records.c.result).where(
                 records.c.assignment == chapter))
-            return {student: json.loads(result) for student, result in rows}
+            return {student: SubmissionResult.from_json(json.loads(result)) for student, result in rows}
 
     def feedback_pages(self, chapter: str) -> dict[str, str]:
         """{student: feedback HTML} of every recorded submission of the chapter."""

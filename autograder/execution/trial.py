@@ -1,7 +1,7 @@
 """Run a notebook through the grading path without a gradebook: for `check`, for the reference
 run, and for authors trying their tests on a solution and on mutants of it.
 
-    python -m autograder.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
+    python -m autograder.execution.trial SOLUTION.ipynb [SUBMISSION.ipynb ...]
 
 runs SOLUTION (the course's notebook, with its solutions) as the reference, then each
 SUBMISSION (default: SOLUTION itself) with the course's tests, visible and hidden, in a kernel
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.guarded_execute import LAST_RUN, GuardedExecute, RunRecord
-from autograder.judge import judge_test
-from autograder.library import write_library
-from autograder.probes import read_tests
-from autograder.sandbox import KernelLauncher, Limits
+from autograder.execution.guarded_execute import LAST_RUN, GuardedExecute, RunRecord
+from autograder.execution.judge import judge_test
+from autograder.execution.library import write_library
+from autograder.execution.probes import TestCellError, read_tests
+from autograder.execution.sandbox import KernelLauncher, Limits
 
 
 def run_notebook(notebook: dict, folder: Path, tests: dict, launcher: KernelLauncher,
@@ -55,11 +55,9 @@ def reference_outcomes(notebook: dict, folder: Path, tests: dict, launcher: Kern
     return run.outcomes
 
 
-def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__)
-        return 2
-    solution, submissions = Path(argv[0]), [Path(arg) for arg in argv[1:]] or [Path(argv[0])]
+def try_notebooks(solution: Path, submissions: list[Path]) -> None:
+    """Run `solution` as the reference, then grade each of `submissions` against it and print
+    each test's points and the reason of every failed case."""
     reference_notebook = json.loads(solution.read_text())
     tests = read_tests(reference_notebook)
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,6 +74,17 @@ def main(argv: list[str]) -> int:
                       f"{verdict.points:g}/{verdict.max_points:g}  {verdict.status}")
                 for line in verdict.failures:
                     print("        " + line.replace("\n", "\n        "))
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    try:
+        try_notebooks(Path(argv[0]), [Path(arg) for arg in argv[1:]] or [Path(argv[0])])
+    except (OSError, ValueError, RuntimeError, TestCellError) as error:
+        print(f"trial: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,11 +6,11 @@
 For each entry it makes a submission: the released learner notebook (as solutions/ generates it) with
 every exercise filled with the solution's code (as a learner has it: no ### BEGIN/END SOLUTION
 lines), then ONE exercise's code changed. All the chapter's submissions are graded in one run of
-the real grading path (autograder.grade.grade: intake, jailed kernels, the judge outside the
+the real grading path (autograder.grading.grade.grade: intake, jailed kernels, the judge outside the
 kernel, the nbgrader gradebook, hidden cases included) into a temporary folder, and the audit
 reads results/*.json. The entries:
 
-  * the catalogue's bugs (autograder/catalogue/): each must lose points in the tests of its own
+  * the catalogue's bugs (autograder/audit/catalogue/): each must lose points in the tests of its own
     exercise (the test cells between its solution cell and the next one); it may lose points in
     later exercises that build on it too. One that keeps full marks there is a hole: listed in the
     catalogue's KNOWN_HOLES (reported, not an error), or an error.
@@ -47,9 +47,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import catalogue, layout
-from autograder.build import SOLUTIONS, blank_release
-from autograder.export import cell_source, solution_lines, without_markers
+from autograder import layout
+from autograder.audit import catalogue
+from autograder.authoring.build import blank_release
+from autograder.layout import HERE
+from autograder.cells import (cell_source, is_graded, is_solution, nbgrader_of, solution_lines,
+                              without_solution_markers)
 
 BUG, ALTERNATIVE, GENERATED = "bug", "alternative", "generated"
 
@@ -107,27 +110,26 @@ class Report:
 
 def chapter_notebooks(chapter: str) -> tuple[dict, dict, str]:
     """(solution notebook, released notebook, notebook file name) of a chapter, e.g. 03_backprop."""
-    solution = min((SOLUTIONS / chapter).glob("*.ipynb"))
+    solution = min((HERE.solutions / chapter).glob("*.ipynb"))
     # the release as solutions/ generates it: not chapters/, where someone may have worked
     return json.loads(solution.read_text()), json.loads(blank_release(chapter)), solution.name
 
 
 def solution_cells(notebook: dict) -> dict[str, int]:
     """{grade id: index} of the notebook's solution cells (the exercises)."""
-    return {cell["metadata"]["nbgrader"]["grade_id"]: index for index, cell in enumerate(notebook["cells"])
-            if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return {nbgrader_of(cell)["grade_id"]: index for index, cell in enumerate(notebook["cells"])
+            if is_solution(cell)}
 
 
 def exercise_tests(notebook: dict) -> dict[str, list[str]]:
     """{exercise grade id: grade ids of the test cells that follow it, up to the next exercise}."""
     owner, tests = None, {}
     for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            owner = meta["grade_id"]
+        if is_solution(cell):
+            owner = nbgrader_of(cell)["grade_id"]
             tests[owner] = []
-        elif meta.get("grade") and owner:
-            tests[owner].append(meta["grade_id"])
+        elif is_graded(cell) and owner:
+            tests[owner].append(nbgrader_of(cell)["grade_id"])
     return tests
 
 
@@ -213,7 +215,7 @@ def catalogue_entries(chapter: str) -> list[Entry]:
             if mutant.grade_id not in cells:
                 problems.append(f"{mutant.name}: {mutant.grade_id!r} is no exercise of {chapter}")
                 continue
-            code = without_markers(cell_source(solution["cells"][cells[mutant.grade_id]]))
+            code = without_solution_markers(cell_source(solution["cells"][cells[mutant.grade_id]]))
             count = code.count(mutant.old)
             if count != 1:
                 problems.append(f"{mutant.name}: its old text occurs {count} times in {mutant.grade_id}, "
@@ -244,7 +246,7 @@ def write_submissions(chapter: str, entries: list[Entry], folder: Path) -> None:
     """folder/<student>/<notebook>.ipynb for each entry: the released notebook, every exercise
     filled with the solution's code, then the entry's exercise replaced by its source."""
     solution, released, name = chapter_notebooks(chapter)
-    answers = {grade_id: without_markers(cell_source(solution["cells"][index]))
+    answers = {grade_id: without_solution_markers(cell_source(solution["cells"][index]))
                for grade_id, index in solution_cells(solution).items()}
     cells = solution_cells(released)
     if set(cells) != set(answers):
@@ -263,15 +265,15 @@ def write_submissions(chapter: str, entries: list[Entry], folder: Path) -> None:
 
 def run(chapter: str, entries: list[Entry], workers: int | None = None, keep: Path | None = None,
         quiet: bool = True) -> Report:
-    """Grade every entry's submission through autograder.grade.grade in one run, and judge each
+    """Grade every entry's submission through autograder.grading.grade.grade in one run, and judge each
     against the catalogue's rules (Outcome.expected)."""
     import contextlib
     import io
 
-    from autograder.grade import grade
-    from autograder.intake import GradeError
+    from autograder.grading.grade import grade
+    from autograder.execution.intake import GradeError
 
-    chapter = layout.find_chapter(chapter, SOLUTIONS)
+    chapter = layout.find_chapter(chapter, HERE.solutions)
     solution, _, _ = chapter_notebooks(chapter)
     owned = exercise_tests(solution)
     book = catalogue.module(chapter)
@@ -351,8 +353,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", type=Path, help="keep the grading output in this folder (one chapter)")
     args = parser.parse_args(argv)
     try:
-        chapters = (sorted(path.name for path in SOLUTIONS.iterdir() if path.is_dir() and path.name[:2].isdigit())
-                    if args.chapter == "all" else [layout.find_chapter(args.chapter, SOLUTIONS)])
+        chapters = (sorted(path.name for path in HERE.solutions.iterdir() if path.is_dir() and path.name[:2].isdigit())
+                    if args.chapter == "all" else [layout.find_chapter(args.chapter, HERE.solutions)])
     except LookupError as error:
         parser.error(str(error))
     failed = False

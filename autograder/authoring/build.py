@@ -21,22 +21,21 @@ import time
 from pathlib import Path
 
 from autograder import layout
-from autograder.export import REFERENCE_MARK, collect, module_path, reference_header, render, \
+from autograder.authoring.export import REFERENCE_MARK, collect, module_path, reference_header, render, \
     write_atomically
-from autograder.layout import ROOT
+from autograder.layout import HERE, Course
 
-SOLUTIONS, CHAPTERS, PACKAGE = layout.HERE.solutions, layout.HERE.chapters, layout.HERE.package
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
-ALEMBIC_COMMAND = None  # nbgrader's own get_alembic_version, once nbgrader_api has replaced it
+ALEMBIC_COMMAND = None  # nbgrader's own get_alembic_version, once nbgrader_api has replaced it (hooks.py)
 
 
 class BuildError(Exception):
     """solutions/ cannot be turned into chapters/ and nnlib/."""
 
 
-def source_notebooks() -> list[Path]:
+def source_notebooks(course: Course = HERE) -> list[Path]:
     """solutions/NN_name/name.ipynb for every chapter, in chapter order."""
-    return sorted(path for path in SOLUTIONS.glob("*/*.ipynb"))
+    return sorted(path for path in course.solutions.glob("*/*.ipynb"))
 
 
 def alembic_head() -> str:
@@ -82,15 +81,16 @@ def nbgrader_api(course_dir: Path, timeout: int = 30):
     return NbGraderAPI(config=config)
 
 
-def generate_chapters(only: str | None = None) -> dict[str, bytes]:
+def generate_chapters(only: str | None = None, course: Course = HERE) -> dict[str, bytes]:
     """The learner notebooks nbgrader generates (of chapter `only`, or of all), as {path relative
-    to the repo: content}."""
+    to the course's root: content}."""
     generated = {}
+    chapters = course.chapters.relative_to(course.root).as_posix()
     with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp)
-        shutil.copytree(SOLUTIONS, course / "source", ignore=IGNORED)
-        api = nbgrader_api(course)
-        for notebook in source_notebooks():
+        nbgrader_course = Path(tmp)
+        shutil.copytree(course.solutions, nbgrader_course / "source", ignore=IGNORED)
+        api = nbgrader_api(nbgrader_course)
+        for notebook in source_notebooks(course):
             chapter = notebook.parent.name
             if only not in (None, chapter):
                 continue
@@ -98,38 +98,38 @@ def generate_chapters(only: str | None = None) -> dict[str, bytes]:
             if not result["success"]:
                 raise BuildError(f"nbgrader could not generate {chapter}:\n{result.get('log', '')}"
                                  f"\n{result.get('error', '')}")
-            for path in sorted((course / "release" / chapter).rglob("*")):
+            for path in sorted((nbgrader_course / "release" / chapter).rglob("*")):
                 if path.is_file():
-                    relative = path.relative_to(course / "release")
-                    generated[f"chapters/{relative.as_posix()}"] = path.read_bytes()
+                    relative = path.relative_to(nbgrader_course / "release")
+                    generated[f"{chapters}/{relative.as_posix()}"] = path.read_bytes()
     return generated
 
 
 @functools.lru_cache(maxsize=None)
-def blank_release(chapter: str) -> str:
+def blank_release(chapter: str, course: Course = HERE) -> str:
     """The learner notebook of `chapter` as solutions/ generates it, as JSON text: what a fresh
     chapters/ holds, whatever someone wrote in this checkout's chapters/."""
-    [text] = generate_chapters(chapter).values()
+    [text] = generate_chapters(chapter, course).values()
     return text.decode()
 
 
-def reference_modules() -> dict[str, tuple[Path, str]]:
+def reference_modules(course: Course = HERE) -> dict[str, tuple[Path, str]]:
     """{module: (the solution notebook that exports it, its reference text)} for every module."""
     modules: dict[str, tuple[Path, str]] = {}
-    for notebook in source_notebooks():
-        source = notebook.relative_to(ROOT).as_posix()
+    for notebook in source_notebooks(course):
+        source = notebook.relative_to(course.solutions.parent).as_posix()  # solutions/NN_name/name.ipynb
         for module, cells in collect(notebook).items():
             if module in modules:
-                first = modules[module][0].relative_to(ROOT).as_posix()
+                first = modules[module][0].relative_to(course.solutions.parent).as_posix()
                 raise BuildError(f"nnlib.{module} is exported by both {first} and {source}")
             modules[module] = (notebook, render(module, cells, reference_header(source)))
     return modules
 
 
-def generate_modules() -> dict[str, bytes]:
-    """The reference nnlib modules, as {path relative to the repo: content}."""
-    return {module_path(PACKAGE, module).relative_to(ROOT).as_posix(): text.encode()
-            for module, (_, text) in reference_modules().items()}
+def generate_modules(course: Course = HERE) -> dict[str, bytes]:
+    """The reference nnlib modules, as {path relative to the course's root: content}."""
+    return {module_path(course.package, module).relative_to(course.root).as_posix(): text.encode()
+            for module, (_, text) in reference_modules(course).items()}
 
 
 def holds_learner_work(path: Path) -> bool:
@@ -145,29 +145,30 @@ def holds_learner_work(path: Path) -> bool:
         return True
 
 
-def stale_files(generated: dict[str, bytes]) -> list[Path]:
+def stale_files(generated: dict[str, bytes], course: Course = HERE) -> list[Path]:
     """Generated files whose source is gone: chapter folders and reference modules."""
-    chapters = {Path(key).parts[1] for key in generated if key.startswith("chapters/")}
-    stale = [path for path in sorted(CHAPTERS.iterdir())
-             if path.is_dir() and path.name not in chapters] if CHAPTERS.exists() else []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(ROOT)
-        if relative.as_posix() not in generated and not relative.parts[1].startswith(".") and \
-                REFERENCE_MARK in path.read_text().partition("\n")[0]:
+    chapters = {(course.root / key).relative_to(course.chapters).parts[0] for key in generated
+                if (course.root / key).is_relative_to(course.chapters)}
+    stale = [path for path in sorted(course.chapters.iterdir())
+             if path.is_dir() and path.name not in chapters] if course.chapters.exists() else []
+    for path in sorted(course.package.rglob("*.py")):
+        relative = path.relative_to(course.root)
+        if relative.as_posix() not in generated and not path.relative_to(course.package).parts[0].startswith(".") \
+                and REFERENCE_MARK in path.read_text().partition("\n")[0]:
             stale.append(path)
     return stale
 
 
-def build(check: bool = False, strict: bool = False) -> bool:
+def build(check: bool = False, strict: bool = False, course: Course = HERE) -> bool:
     """Write (or, with check=True, compare) everything generated from solutions/. True if all is well.
 
     In check mode a difference fails, except in files that hold a learner's own work, which are
     reported and skipped unless `strict` (what CI uses: a clean clone holds no learner work).
     """
-    generated = {**generate_modules(), **generate_chapters()}
+    generated = {**generate_modules(course), **generate_chapters(course=course)}
     problems, skipped = [], []
     for relative, content in generated.items():
-        path = ROOT / relative
+        path = course.root / relative
         if path.exists() and path.read_bytes() == content:
             continue
         learner_work = path.exists() and holds_learner_work(path)
@@ -184,11 +185,11 @@ def build(check: bool = False, strict: bool = False) -> bool:
         if learner_work:
             backup = path.with_name(f"{path.stem}.backup-{time.strftime('%Y%m%d-%H%M%S')}.ipynb")
             path.replace(backup)
-            print(f"your work in {relative} is kept in {backup.relative_to(ROOT)}")
+            print(f"your work in {relative} is kept in {backup.relative_to(course.root)}")
         write_atomically(path, content.decode())
         print(f"wrote {relative}")
-    stale = stale_files(generated)
-    problems += [f"{path.relative_to(ROOT)} has no source in solutions/" for path in stale]
+    stale = stale_files(generated, course)
+    problems += [f"{path.relative_to(course.root)} has no source in solutions/" for path in stale]
     for relative in skipped:
         print(f"skipped {relative}: it holds your own work")
     if check and problems:
@@ -197,5 +198,5 @@ def build(check: bool = False, strict: bool = False) -> bool:
         return False
     if not check:
         for path in stale:
-            print(f"warning: {path.relative_to(ROOT)} has no source in solutions/; remove it if unused")
+            print(f"warning: {path.relative_to(course.root)} has no source in solutions/; remove it if unused")
     return True

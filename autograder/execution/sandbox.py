@@ -50,7 +50,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from autograder.cgroups import Cgroups, Group
+from autograder.execution.cgroups import Cgroups, Group
 
 NOBODY = 65534
 # Files of /etc a Python kernel, matplotlib and graphviz read; the rest of /etc stays out.

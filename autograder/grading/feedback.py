@@ -11,7 +11,8 @@ HTMLExporter (see its docstring): most of every page is the same for every stude
 makes the page safe to open: nothing a submission wrote or printed runs in the reader's browser
 (`sanitise_html`: no script, event handler, frame, form or style from the submission); and
 small: it shows at most `FEEDBACK_CELLS` cells and `PAGE_CHARS` of their text (the outputs are
-bounded when the notebook runs: guarded_execute.py).
+bounded when the notebook runs: guarded_execute.py). The private names of nbconvert it
+relies on are listed in autograder/hooks.py.
 """
 from __future__ import annotations
 
@@ -26,10 +27,8 @@ from nbconvert.filters import Highlight2HTML
 from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.export import cell_source
-from autograder.cells import HIDDEN_TESTS
+from autograder.cells import cell_source, is_graded, is_solution, nbgrader_of, without_hidden_tests
 
-BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # What HTML from a submission (its markdown, its outputs) may keep in the feedback: text
 # structure, tables, links and images; no script, event handler, style, frame, form or embed.
 SAFE_TAGS = frozenset(
@@ -78,8 +77,8 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         for cell in nb.cells:
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-                cell.source = HIDDEN_TESTS.sub("", cell_source(cell))
+            if cell.cell_type == "code" and is_graded(cell):
+                cell.source = without_hidden_tests(cell_source(cell))
         return nb, resources
 
 
@@ -177,9 +176,9 @@ class FeedbackExporter(HTMLExporter):
         nb, resources = super()._preprocess(nb, resources)
         shown, budget = [], PAGE_CHARS
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader")
-            graded = isinstance(meta, dict) and bool(meta.get("grade") or meta.get("solution"))
-            if isinstance(meta, dict) and "grade_id" in meta:
+            meta = nbgrader_of(cell)
+            graded = is_graded(cell) or is_solution(cell)
+            if "grade_id" in meta:
                 meta["grade_id"] = html.escape(str(meta["grade_id"]))
             if not graded and (len(shown) >= FEEDBACK_CELLS or budget <= 0):
                 continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from nnlib.testing import judge, raises
 
-from autograder.probes import Case, ChannelError, TestCell
+from autograder.execution.probes import Case, ChannelError, TestCell
 from autograder.results import GRADED, TAMPERED
 
 TEST_FAILED = "TestFailed"  # ename of the error output of a test cell that scored 0
