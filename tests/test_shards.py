@@ -10,6 +10,7 @@ from autograder.execution.intake import GradeError, student_id
 from autograder.grading.gradebook_store import RecordStore, masked, place, reason, resolve_url
 from autograder.grading.shards import Shard, shard_of
 from autograder.layout import HERE
+from autograder.results import SubmissionResult
 
 ROOT = HERE.root
 
@@ -93,11 +94,12 @@ def test_records_replace_each_other_and_reports_read_whole_records(tmp_path):
     store.put_exercises("01_x", [("test_a", 2.0), ("test_b", 3.0)])
     assert store.exercises("01_x") == [("test_a", 2.0), ("test_b", 3.0)]
     row = {"exercise": "test_a", "points": 1.0, "max_points": 2.0, "status": "graded", "note": ""}
-    first = {"student": "ann", "name": "ann", "timestamp": "2026-01-02T03:04:05", "status": "graded",
-             "note": "", "exercises": [row], "seconds": 1.5, "feedback": True}
-    store.put("01_x", first, "<p>one</p>")
-    store.put("01_x", {**first, "timestamp": "2026-01-03T00:00:00", "note": "newer"}, "<p>two</p>")
-    assert store.results("01_x") == {"ann": {**first, "timestamp": "2026-01-03T00:00:00", "note": "newer"}}
+    first = {"student": "ann", "name": "ann", "timestamp": "2026-01-02T03:04:05", "submitted": "ann/x.ipynb",
+             "status": "graded", "note": "", "exercises": [row], "seconds": 1.5, "feedback": True}
+    newer = {**first, "timestamp": "2026-01-03T00:00:00", "note": "newer"}
+    store.put("01_x", SubmissionResult.from_json(first), "<p>one</p>")
+    store.put("01_x", SubmissionResult.from_json(newer), "<p>two</p>")
+    assert {student: result.as_json() for student, result in store.results("01_x").items()} == {"ann": newer}
     assert store.feedback_pages("01_x") == {"ann": "<p>two</p>"}
     assert str(store.kept_times("01_x")["ann"]) == "2026-01-03 00:00:00"
     assert store.results("02_y") == {}
