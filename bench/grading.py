@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from autograder.cells import is_solution, nbgrader_of
 from autograder.grading.grade import default_workers, grade  # noqa: E402
 from autograder.execution.sandbox import Limits  # noqa: E402
 
@@ -55,14 +56,14 @@ def make_submissions(folder: Path) -> list[str]:
     answers = {cell["metadata"]["nbgrader"]["grade_id"]:
                "".join(line for line in "".join(cell["source"]).splitlines(keepends=True)
                        if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-               for cell in solution["cells"] if cell["metadata"].get("nbgrader", {}).get("solution")}
+               for cell in solution["cells"] if is_solution(cell)}
 
     def learner(edits: dict[str, str] | None) -> dict:
         """The learner notebook with every exercise solved, except for `edits` ({solution cell:
         source}); with edits None, the blank notebook."""
         notebook = json.loads(json.dumps(release))
         for cell in notebook["cells"]:
-            meta = cell["metadata"].get("nbgrader", {})
+            meta = nbgrader_of(cell)
             if edits is not None and meta.get("solution"):
                 cell["source"] = edits.get(meta["grade_id"], answers[meta["grade_id"]])
         return notebook

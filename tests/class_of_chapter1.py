@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from autograder.cells import grade_id_of
 from autograder.authoring.build import blank_release
 from autograder.layout import HERE
 
@@ -24,7 +25,7 @@ def solution() -> dict:
 
 
 def grade_id(cell: dict) -> str | None:
-    return cell["metadata"].get("nbgrader", {}).get("grade_id")
+    return grade_id_of(cell)
 
 
 def with_cell(notebook: dict, grade: str, source: str) -> dict:

@@ -12,6 +12,7 @@ import pytest
 
 from dataclasses import replace
 
+from autograder.cells import grade_id_of, is_graded, is_solution, nbgrader_of
 from autograder.grading import grade as grading
 from autograder.layout import HERE
 from autograder.authoring.build import blank_release, nbgrader_api
@@ -126,7 +127,7 @@ def notebook(release, double=None, square=None, after_imports=(), tests="keep", 
     call of `double` and `square` (a cell after each exercise wraps it)."""
     nb = json.loads(json.dumps(release))
     for cell in nb["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
+        meta = nbgrader_of(cell)
         if meta.get("solution"):
             cell["source"] = {"double": double, "square": square}[meta["grade_id"]] or cell["source"]
             if in_call:
@@ -137,7 +138,7 @@ def notebook(release, double=None, square=None, after_imports=(), tests="keep", 
         if meta.get("grade") and tests == "gut":
             cell["source"] = "pass"
     if tests == "delete":
-        nb["cells"] = [c for c in nb["cells"] if not c["metadata"].get("nbgrader", {}).get("grade")]
+        nb["cells"] = [c for c in nb["cells"] if not is_graded(c)]
     extra = [{"cell_type": "code", "execution_count": None, "id": f"extra-{i}", "metadata": {},
               "outputs": [], "source": code} for i, code in enumerate(after_imports)]
     nb["cells"][1:1] = extra
@@ -252,12 +253,12 @@ def graded(tiny, tmp_path_factory):
             snoop_code(secret_paths, out / "gradebook.db", out, listener.getsockname()[1])]),
     }
     after_test_double = next(i for i, cell in enumerate(students["history"]["cells"])
-                             if cell["metadata"].get("nbgrader", {}).get("grade_id") == "test_double") + 1
+                             if grade_id_of(cell) == "test_double") + 1
     students["history"]["cells"].insert(after_test_double, {
         "cell_type": "code", "execution_count": None, "id": "history", "metadata": {}, "outputs": [],
         "source": "print(In)"})
     for cell in students["tagged"]["cells"]:  # tags on exercise and test cells are ignored
-        if cell["metadata"].get("nbgrader"):
+        if nbgrader_of(cell):
             cell["metadata"]["tags"] = ["skip-when-grading"]
     for attack, (setup, in_call) in ATTACKS.items():
         students[f"blank_{attack}"] = notebook(release, after_imports=[setup], in_call=in_call)
@@ -483,11 +484,11 @@ def test_chapter_2_in_the_jail(tmp_path):
     solution = json.loads((HERE.solutions / "02_autograd" / "autograd.ipynb").read_text())
     release = json.loads(blank_release("02_autograd"))  # not chapters/: a learner may have worked there
     answers = {cell["metadata"]["nbgrader"]["grade_id"]: cell["source"] for cell in solution["cells"]
-               if cell["metadata"].get("nbgrader", {}).get("solution")}
+               if is_solution(cell)}
     for student, solved in [("solved", set(answers)), ("engine_only", {"value_engine"})]:
         nb = json.loads(json.dumps(release))
         for cell in nb["cells"]:
-            grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+            grade_id = grade_id_of(cell)
             if grade_id in solved and cell["metadata"]["nbgrader"].get("solution"):
                 cell["source"] = answers[grade_id]
         submit(tmp_path / "subs", student, nb, name="autograd.ipynb")
@@ -495,14 +496,14 @@ def test_chapter_2_in_the_jail(tmp_path):
     imports = {"value_engine": "from nnlib.engine import Value\n",
                "neuron": "from nnlib.neurons import Neuron, Layer, MLP, Module\n", "train": answers["train"]}
     for cell in cheat["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
+        meta = nbgrader_of(cell)
         if meta.get("solution"):
             cell["source"] = imports[meta["grade_id"]]
     submit(tmp_path / "subs", "import_cheat", cheat, name="autograd.ipynb")
     grading.grade("2", tmp_path / "subs", tmp_path / "out", workers=2)
     out = tmp_path / "out"
     maximum = {cell["metadata"]["nbgrader"]["grade_id"]: cell["metadata"]["nbgrader"]["points"]
-               for cell in release["cells"] if cell["metadata"].get("nbgrader", {}).get("grade")}
+               for cell in release["cells"] if is_graded(cell)}
     assert results(out, "solved") == {name: (points, "graded", "") for name, points in maximum.items()}
     engine_only = {name: row[0] for name, row in results(out, "engine_only").items()}
     assert engine_only == {"test_add": 2, "test_mul": 2, "test_pow": 2, "test_tanh": 2, "test_exp": 2,

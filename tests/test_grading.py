@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 from autograder.grading import grade as grading
 from autograder.authoring.build import blank_release
 from autograder.layout import HERE
-from autograder.cells import not_run_when_grading
+from autograder.cells import is_graded, not_run_when_grading
 from autograder.execution.library import write_library
 from autograder.execution.probes import read_tests
 from autograder.execution.sandbox import KernelLauncher, Limits
@@ -57,7 +57,7 @@ def test_blank_notebook_scores_zero_and_fails_only_at_its_exercises(graded):
     path = next((out / "nbgrader" / "autograded" / "blank" / chapter).glob("*.ipynb"))
     other_errors = []
     for number, cell in enumerate(read_notebook(path)["cells"], start=1):
-        test = cell["metadata"].get("nbgrader", {}).get("grade")
+        test = is_graded(cell)
         for output in cell.get("outputs", []):
             if output["output_type"] != "error":
                 continue

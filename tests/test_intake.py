@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from autograder.cells import grade_id_of
 from autograder.grading import grade as grading
 from autograder.execution import intake
 from test_grade import DOUBLE, LIMITS, MARKER, SQUARE, WRONG_SQUARE, notebook, results, submit, tiny_course
@@ -38,7 +39,7 @@ def cell(source, cell_type="code", **metadata):
 
 def index_of(nb, grade_id):
     return next(index for index, entry in enumerate(nb["cells"])
-                if entry["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+                if grade_id_of(entry) == grade_id)
 
 
 def shrink_declared_size(path, member):

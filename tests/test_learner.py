@@ -12,7 +12,7 @@ import pytest
 from autograder import learner
 from autograder.layout import HERE, Course
 from autograder.authoring import build
-from autograder.cells import not_run_when_grading
+from autograder.cells import grade_id_of, is_graded, is_solution, not_run_when_grading
 from autograder.authoring.nbtext import pack, write_notebook
 
 NNLIB = HERE.package  # the course's nnlib (the fixtures build other courses)
@@ -79,7 +79,7 @@ def edit(course, change):
 
 def solve(cells):
     for cell in cells:
-        if cell["metadata"].get("nbgrader", {}).get("solution"):
+        if is_solution(cell):
             cell["source"] = "#| export\ndef double(x: float) -> float:\n    return x + x\n"
 
 
@@ -172,13 +172,13 @@ def test_check_skips_what_the_grader_skips():
 def test_edited_or_deleted_test_cells_are_put_back(course):
     def gut_tests(cells):
         for cell in cells:
-            if cell["metadata"].get("nbgrader", {}).get("grade"):
+            if is_graded(cell):
                 cell["source"] = "pass"
 
     edit(course, gut_tests)
     assert not learner.check("1", course=Course(course)), "an emptied test cell must not make a blank exercise pass"
     edit(course, lambda cells: cells[:] and [cells.pop(i) for i in reversed(range(len(cells)))
-                                             if cells[i]["metadata"].get("nbgrader", {}).get("grade")])
+                                             if is_graded(cells[i])])
     results = learner.run_checks("01_tiny", course=Course(course))
     assert [(r.grade_id, r.passed) for r in results] == [("test_double", False)]
 
@@ -277,7 +277,7 @@ def answer(exercise: str, code: str):
     """A change for `edit`: the exercise cell `exercise` holds `code`."""
     def change(cells):
         for cell in cells:
-            if cell["metadata"].get("nbgrader", {}).get("grade_id") == exercise:
+            if grade_id_of(cell) == exercise:
                 cell["source"] = code
     return change
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from autograder.authoring.build import source_notebooks
-from autograder.cells import cell_source
+from autograder.cells import cell_source, nbgrader_of
 from conftest import read_notebook
 
 NOTEBOOKS = source_notebooks()
@@ -14,7 +14,7 @@ IDS = [path.parent.name for path in NOTEBOOKS]
 
 def graded_cells(notebook, kind):
     return [(cell["metadata"]["nbgrader"], cell_source(cell)) for cell in notebook["cells"]
-            if cell["metadata"].get("nbgrader", {}).get(kind)]
+            if nbgrader_of(cell).get(kind)]
 
 
 def test_there_are_chapters():
@@ -79,7 +79,7 @@ def test_only_illustrations_are_skipped_when_grading(path):
     code (`#| export`), which later cells need."""
     wrong = [number for number, cell in enumerate(read_notebook(path)["cells"], start=1)
              if "skip-when-grading" in cell["metadata"].get("tags", []) and (
-                 cell["cell_type"] != "code" or cell["metadata"].get("nbgrader")
+                 cell["cell_type"] != "code" or nbgrader_of(cell)
                  or cell_source(cell).lstrip().startswith(("#| export", "#| default_exp")))]
     assert not wrong, f"{path.name}: cells {wrong} are tagged skip-when-grading but are not illustrations"
 

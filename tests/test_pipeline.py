@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+from autograder.cells import grade_id_of
 from autograder.authoring.build import blank_release, build
 from autograder.layout import HERE
 
@@ -42,7 +43,7 @@ def test_the_release_checks_pass_on_a_learners_clone(tmp_path):
         solve(notebook, "02_autograd")
         worked = json.loads(notebook.read_text())  # and the neuron exercise still has a bug
         for cell in worked["cells"]:
-            if cell["metadata"].get("nbgrader", {}).get("grade_id") == "neuron":
+            if grade_id_of(cell) == "neuron":
                 cell["source"] += "\nNeuron.__call__ = lambda self, x: 1 / 0\n"
         notebook.write_text(json.dumps(worked))
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "CI")}

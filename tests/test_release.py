@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.cells import is_solution, nbgrader_of
 from autograder.authoring import release
 from autograder.layout import HERE
 
@@ -63,10 +64,10 @@ def solve(notebook: Path, chapter: str) -> None:
     """Put the course's answers into the exercises of a learner's notebook, as a learner would."""
     solution = json.loads(min((HERE.solutions / chapter).glob("*.ipynb")).read_text())
     answers = {cell["metadata"]["nbgrader"]["grade_id"]: cell["source"] for cell in solution["cells"]
-               if cell["metadata"].get("nbgrader", {}).get("solution")}
+               if is_solution(cell)}
     work = json.loads(notebook.read_text())
     for cell in work["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
+        meta = nbgrader_of(cell)
         if meta.get("solution"):
             cell["source"] = answers[meta["grade_id"]]
     notebook.write_text(json.dumps(work))
