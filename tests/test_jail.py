@@ -66,10 +66,11 @@ os._exit(1)
 """
 HOGS = """\
 import subprocess, sys, time
-hog = "import time\\nblock = b'x' * (400 << 20)\\ntime.sleep(30)"
-hogs = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(3)]
-time.sleep(5)
-print("HOGS", [hog.poll() for hog in hogs])
+hog = "import time\\nblock = b'x' * (400 << 20)\\nprint('ready', flush=True)\\ntime.sleep(30)"
+hogs = [subprocess.Popen([sys.executable, "-c", hog], stdout=subprocess.PIPE) for _ in range(3)]
+ready = [hog.stdout.readline() for hog in hogs]  # each holds its 400 MB (however slow the machine)
+time.sleep(1)
+print("HOGS", ready, [hog.poll() for hog in hogs])
 """
 FILL = """\
 import errno, json, os

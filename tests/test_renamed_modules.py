@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.library import write_library
+from autograder.execution.library import write_library
 from nnlib import metrics, steps
 from nnlib.optim import lr_scheduler
 
