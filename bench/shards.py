@@ -62,13 +62,13 @@ def database_cost(url: str, repeat: int) -> float:
     from nbgrader.api import Gradebook
 
     from autograder.grading.gradebook_store import RecordStore
+    from autograder.results import SubmissionResult
 
     with Gradebook(url) as gradebook:
         student = gradebook.find_assignment(CHAPTER).submissions[0].student.id
         notebook_name = gradebook.find_assignment(CHAPTER).notebooks[0].name
     store = RecordStore(url)
-    result = {"student": student, "name": student, "timestamp": "2026-01-01T00:00:00", "status": "graded",
-              "note": "", "exercises": [], "seconds": 1.0, "feedback": True}
+    result = SubmissionResult(student, student, "2026-01-01T00:00:00", "", "graded", "", [], 1.0, True)
     started = time.perf_counter()
     for _ in range(repeat):
         with Gradebook(url) as gradebook:
