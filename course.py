@@ -40,7 +40,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import venv
 from pathlib import Path
 
@@ -285,62 +284,6 @@ def test(pytest_args: list[str]) -> None:
     sys.exit(code)
 
 
-# Modules that a chapter once exported under another name: {old name: (its new names)}. Chapter 5's
-# nnlib.trainer was split into nnlib.steps (train_step, evaluate) and nnlib.optim.lr_scheduler
-# (one_cycle_lr); nnlib/trainer.py, written by hand, keeps `import nnlib.trainer` working.
-RENAMED_MODULES = {"trainer": ("steps", "optim.lr_scheduler")}
-EXPORT_HEADER = "# Generated from "  # the first line of every export (autograder/export.py)
-
-
-def migrate_exports(work_nnlib: Path, backups: Path) -> list[str]:
-    """Move the learner's exports of renamed modules (RENAMED_MODULES) to the new names; one line per move.
-
-    An export of an old module, work/nnlib/OLD.py (made before the rename, or since from a notebook of an
-    earlier release), holds all that its new modules hold: its text becomes each of them, with a line
-    saying where it came from, so the current notebooks and tests run the learner's code. Nothing is
-    deleted: the old file, and any new module it replaces, go to `backups` with a time stamp, as an
-    export's replaced modules do. A file without the export header (not an export) is left alone."""
-    done = []
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for old, new_names in RENAMED_MODULES.items():
-        source = work_nnlib / f"{old}.py"
-        if not source.is_file():
-            continue
-        text = source.read_text()
-        if not text.startswith(EXPORT_HEADER):
-            continue
-        header, _, rest = text.partition("\n")
-        moved = (f"{header}\n# Moved from work/nnlib/{old}.py by course.py: nnlib.{old} is now "
-                 f"{' and '.join('nnlib.' + name for name in new_names)}.\n{rest}")
-        kept = []
-        for name in new_names:
-            target = work_nnlib.joinpath(*name.split(".")).with_suffix(".py")
-            if target.exists():
-                kept.append(keep_in_backups(target, name, backups, stamp))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(moved)
-        old_kept = keep_in_backups(source, old, backups, stamp)
-        done.append(f"your export of nnlib.{old} (a module since renamed) is now "
-                    f"{', '.join('nnlib.' + name for name in new_names)}; the file is kept in {shown(old_kept)}"
-                    + (f", and what it replaced in {', '.join(shown(path) for path in kept)}" if kept else ""))
-    return done
-
-
-def shown(path: Path) -> str:
-    """A path relative to the course's folder, where it is in it."""
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
-
-
-def keep_in_backups(path: Path, module: str, backups: Path, stamp: str) -> Path:
-    """Move `path` (the learner's file of `module`) into `backups`, never over an earlier backup."""
-    backups.mkdir(parents=True, exist_ok=True)
-    kept, number = backups / f"{module}.{stamp}.py", 1
-    while kept.exists():
-        kept, number = backups / f"{module}.{stamp}-{number}.py", number + 1
-    shutil.move(path, kept)
-    return kept
-
-
 def main(argv: list[str]) -> None:
     instructors = {"build", "grade", "grades", "release", "audit"}
     commands = {"lab", "test", "check", "export", "restore", "status", *instructors}
@@ -367,7 +310,9 @@ def main(argv: list[str]) -> None:
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     command, rest = argv[0], argv[1:]
-    for line in migrate_exports(ROOT / "work" / "nnlib", ROOT / "work" / "backups"):
+    from autograder.learner import migrate_exports
+
+    for line in migrate_exports():
         say(line)
     if command == "lab":
         lab()
@@ -404,7 +349,7 @@ def main(argv: list[str]) -> None:
             succeeded = getattr(learner, command)(*rest, **options)
         except learner.LearnerError as error:
             sys.exit(str(error))
-        for line in migrate_exports(ROOT / "work" / "nnlib", ROOT / "work" / "backups"):
+        for line in migrate_exports():
             say(line)  # (an export of a notebook from an earlier release writes an old module)
         sys.exit(0 if succeeded else 1)
 

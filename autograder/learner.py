@@ -26,7 +26,7 @@ from pathlib import Path
 from autograder import layout
 from autograder.layout import HERE, Course
 from autograder.cells import grade_id_of, is_graded, is_solution
-from autograder.authoring.export import collect, render, write_atomically
+from autograder.authoring.export import GENERATED, collect, render, write_atomically
 from autograder.execution.intake import sanitise
 
 
@@ -256,6 +256,40 @@ def set_aside(module: str, stamp: str, course: Course = HERE) -> Path | None:
     shutil.copy2(mine, kept)
     mine.unlink()
     return kept
+
+
+# Modules that a chapter once exported under another name: {old name: (its new names)}. Chapter 5's
+# nnlib.trainer was split into nnlib.steps (train_step, evaluate) and nnlib.optim.lr_scheduler
+# (one_cycle_lr); nnlib/trainer.py, written by hand, keeps `import nnlib.trainer` working.
+RENAMED_MODULES = {"trainer": ("steps", "optim.lr_scheduler")}
+
+
+def migrate_exports(course: Course = HERE) -> list[str]:
+    """Move the learner's exports of renamed modules (RENAMED_MODULES) to the new names; one line per move.
+
+    An export of an old module, work/nnlib/OLD.py (made before the rename, or since from a notebook of an
+    earlier release), holds all that its new modules hold: its text becomes each of them, with a line
+    saying where it came from, so the current notebooks and tests run the learner's code. Nothing is
+    deleted: the old file, and any new module it replaces, go to work/backups/ (set_aside), as an
+    export's replaced modules do. A file without the export header (not an export) is left alone."""
+    done = []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for old, new_names in RENAMED_MODULES.items():
+        source = course.mine(old)
+        if not source.is_file() or not (text := source.read_text()).startswith(GENERATED):
+            continue
+        header, _, rest = text.partition("\n")
+        moved = (f"{header}\n# Moved from work/nnlib/{old}.py by course.py: nnlib.{old} is now "
+                 f"{' and '.join('nnlib.' + name for name in new_names)}.\n{rest}")
+        kept = [set_aside(name, stamp, course) for name in new_names]
+        for name in new_names:
+            write_atomically(course.mine(name), moved)
+        old_kept = set_aside(old, stamp, course)
+        replaced = [shown(path, course) for path in kept if path]
+        done.append(f"your export of nnlib.{old} (a module since renamed) is now "
+                    f"{', '.join('nnlib.' + name for name in new_names)}; the file is kept in "
+                    f"{shown(old_kept, course)}" + (f", and what it replaced in {', '.join(replaced)}" if replaced else ""))
+    return done
 
 
 def library_tests(modules: set[str], course: Course = HERE) -> list[Path]:

@@ -4,7 +4,6 @@ nnlib/trainer.py keeps `from nnlib.trainer import ...` of notebooks from earlier
 
 The course here is a class edition's library with chapter 5 open (its reference modules not given out),
 in a temporary folder: the learner's old export is the only train_step there is."""
-import importlib.util
 import inspect
 import json
 import os
@@ -15,18 +14,13 @@ from pathlib import Path
 import pytest
 
 from autograder.execution.library import write_library
+from autograder.layout import Course
+from autograder.learner import migrate_exports
 from nnlib import metrics, steps
 from nnlib.optim import lr_scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_HEADER = "# Generated from work/05_mnist/mnist.ipynb: your own code, exported 2026-11-02 10:00 UTC."
-
-
-def load_course_py():
-    spec = importlib.util.spec_from_file_location("course_migrating", ROOT / "course.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def old_export(mark: str) -> str:
@@ -86,7 +80,7 @@ def test_an_old_export_is_moved_to_the_new_names_and_trains(course):
     old_text = (work / "trainer.py").read_text()
     # Before: the new name finds nothing (the reference is not given out), the old name finds the export.
     assert run_in(course, "import importlib.util as u; print(json.dumps(u.find_spec('nnlib.steps') is None))")
-    done = load_course_py().migrate_exports(work, backups)
+    done = migrate_exports(Course(course))
     assert len(done) == 1 and "nnlib.trainer" in done[0] and "nnlib.steps, nnlib.optim.lr_scheduler" in done[0]
     assert not (work / "trainer.py").exists()
     (kept,) = backups.glob("trainer.*.py")
@@ -100,17 +94,16 @@ def test_an_old_export_is_moved_to_the_new_names_and_trains(course):
     assert result["lr_scheduler"] == str(work / "optim" / "lr_scheduler.py")
     assert result["same"], "nnlib.trainer (hand-written) re-exports the learner's train_step"
     assert result["last"] < 0.5 * result["first"], "the learner's train_step trains"
-    assert load_course_py().migrate_exports(work, backups) == [], "a second run has nothing to do"
+    assert migrate_exports(Course(course)) == [], "a second run has nothing to do"
     assert sorted(path.name for path in backups.iterdir()) == [kept.name]
 
 
 def test_an_export_of_an_old_notebook_after_the_move_replaces_the_moved_modules(course):
     work, backups = course / "work" / "nnlib", course / "work" / "backups"
-    course_py = load_course_py()
-    course_py.migrate_exports(work, backups)
+    migrate_exports(Course(course))
     first_steps = (work / "steps.py").read_text()
     (work / "trainer.py").write_text(old_export("again"))  # `export 5` of the notebook from the old release
-    (done,) = course_py.migrate_exports(work, backups)
+    (done,) = migrate_exports(Course(course))
     assert "what it replaced in" in done
     assert run_in(course, TRAIN)["mark"] == "again"
     kept = sorted(backups.iterdir())
@@ -121,5 +114,5 @@ def test_an_export_of_an_old_notebook_after_the_move_replaces_the_moved_modules(
 def test_a_file_that_is_not_an_export_is_left_alone(course):
     work, backups = course / "work" / "nnlib", course / "work" / "backups"
     (work / "trainer.py").write_text("def train_step():\n    pass\n")
-    assert load_course_py().migrate_exports(work, backups) == []
+    assert migrate_exports(Course(course)) == []
     assert (work / "trainer.py").exists() and not backups.exists() and not (work / "steps.py").exists()
