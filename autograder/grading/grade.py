@@ -69,7 +69,7 @@ from autograder.execution.intake import (GradeError, Submission, find_submission
 from autograder.execution.library import write_library
 from autograder.execution.probes import TestCellError, read_tests
 from autograder.execution.sandbox import NO_ISOLATION_WARNING, KernelLauncher, Limits
-from autograder.grading.gradebook_store import (RecordStore, masked, place, reason, resolve_url,
+from autograder.grading.gradebook_store import (RecordStore, masked, place, reason, resolve_url, sqlite_url,
                                                 unreachable_gradebook)
 from autograder.grading.pool import WorkerLost, WorkerPool
 from autograder.grading.shards import Shard
@@ -132,16 +132,6 @@ def worker_pool(workers: int, seconds: float, log: Log, launcher: KernelLauncher
         context = multiprocessing.get_context("spawn")
     ended = launcher.cgroups.remove_groups_of if launcher.cgroups else (lambda pid: None)
     return WorkerPool(workers, context, seconds, GRADER_MEMORY_MB, log, ended)
-
-
-def sqlite_url(db_url: str) -> str:
-    """The URL, with a 60 s busy timeout if it is SQLite (parallel workers wait for the lock)."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite" and "timeout" not in url.query:
-        url = url.update_query_dict({"timeout": "60"})
-    return url.render_as_string(hide_password=False)
 
 
 # Grading -------------------------------------------------------------------------------------------

@@ -84,6 +84,14 @@ def resolve_url(url: str | None, url_file: Path | None = None, default: str | No
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_url(db_url: str) -> str:
+    """The URL, with a 60 s busy timeout if it is SQLite (parallel workers wait for the lock)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and "timeout" not in url.query:
+        url = url.update_query_dict({"timeout": "60"})
+    return url.render_as_string(hide_password=False)
+
+
 def masked(url: str) -> str:
     """The URL as it may be printed: its password replaced by ***."""
     return make_url(url).render_as_string(hide_password=True)
