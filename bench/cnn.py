@@ -1,6 +1,6 @@
 """Benchmark: the time to 99 % test accuracy on MNIST with a small CNN, nnlib against PyTorch, same recipe.
 
-    python bench/cnn.py [--threads N] [--seeds 0 1 2] [--no-torch] [--target 0.99] [--no-mallopt]
+    python bench/cnn.py [--threads N] [--seeds 0 1 2] [--no-torch] [--target 0.99] [--no-mallopt] [--profile]
 
 The recipe (chapter 6's): conv 5x5 with 16 filters -> ReLU -> max-pool 2 -> conv 5x5 with 32 filters -> ReLU ->
 max-pool 2 -> Flatten -> Linear(512, 128) -> ReLU -> Linear(128, 10) -> LogSoftmax, NLLLoss; He initialization,
@@ -28,6 +28,9 @@ the system costs a page fault per 4 KiB on first touch. (PyTorch's performance t
 allocator", recommends jemalloc or tcmalloc for the same reason: they reuse freed memory.) --threads 2 is for an
 idle machine only: BLAS and OpenMP threads that wait by spinning slow both frameworks down by an order of magnitude
 when other processes compete for the two cores. A benchmark prints figures; it asserts nothing.
+
+--profile answers where nnlib's step goes: it trains nnlib alone (first seed, the race's schedule) and prints the
+mean time of each layer's forward and backward pass and of the optimizer's step, with the share of each in the step.
 """
 from __future__ import annotations
 
@@ -38,17 +41,19 @@ from pathlib import Path
 
 import options
 
-OPTIONS = options.parse(__doc__.splitlines()[0], target=0.99, mallopt=True)
+OPTIONS = options.parse(__doc__.splitlines()[0], target=0.99, mallopt=True, profile=True)
 ALLOCATOR = "glibc malloc at its defaults (--no-mallopt)" if OPTIONS.no_mallopt else options.keep_freed_memory()
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import race  # noqa: E402
-from nnlib.classification import LogSoftmax  # noqa: E402
+from nnlib.classification import LogSoftmax, NLLLoss  # noqa: E402
 from nnlib.conv import Conv2d, Flatten, MaxPool2d  # noqa: E402
-from nnlib.data import load_mnist  # noqa: E402
+from nnlib.data import batches, load_mnist  # noqa: E402
 from nnlib.layers import Linear, ReLU  # noqa: E402
 from nnlib.module import Sequential  # noqa: E402
+from nnlib.optim import SGD  # noqa: E402
+from nnlib.optim.lr_scheduler import one_cycle_lr  # noqa: E402
 
 torch = race.import_torch(OPTIONS)
 BATCH_SIZE, MAX_LR, MOMENTUM, NUM_EPOCHS = 32, 0.025, 0.9, 3
@@ -141,10 +146,52 @@ def make_runs(seed: int, total_steps: int) -> list:
     return runs
 
 
+def profile_layers(train_data, num_steps: int = 1000, warm_up: int = 200) -> None:
+    """Train nnlib's model for warm_up + num_steps steps of the race's schedule and print the mean time of each
+    layer's forward and backward pass and of the optimizer's step over the last num_steps."""
+    X, y = train_data
+    model = nnlib_model(np.random.default_rng(OPTIONS.seeds[0]))
+    loss_fn, optimizer = NLLLoss(), SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
+    total_steps = NUM_EPOCHS * -(-len(X) // BATCH_SIZE)
+    forward, backward = np.zeros(len(model.layers)), np.zeros(len(model.layers))
+    optimizer_seconds = 0.0
+    for step, (X_batch, y_batch) in enumerate(batches(X, y, BATCH_SIZE, rng=OPTIONS.seeds[0])):
+        if step == warm_up + num_steps:
+            break
+        counted = step >= warm_up
+        optimizer.lr = one_cycle_lr(step, total_steps, MAX_LR)
+        optimizer.zero_grad()
+        y_hat = X_batch
+        for i, layer in enumerate(model.layers):
+            start = time.perf_counter()
+            y_hat = layer(y_hat)
+            forward[i] += counted * (time.perf_counter() - start)
+        loss_fn(y_hat, y_batch)
+        grad = loss_fn.backward()
+        for i in reversed(range(len(model.layers))):
+            start = time.perf_counter()
+            grad = model.layers[i].backward(grad)
+            backward[i] += counted * (time.perf_counter() - start)
+        start = time.perf_counter()
+        optimizer.step()
+        optimizer_seconds += counted * (time.perf_counter() - start)
+    step_seconds = forward.sum() + backward.sum() + optimizer_seconds
+    print(f"nnlib, mean over steps {warm_up}-{warm_up + num_steps} of seed {OPTIONS.seeds[0]}: "
+          f"{1e3 * step_seconds / num_steps:.2f} ms per step of {BATCH_SIZE} images (loss not counted)")
+    for layer, f, b in zip(model.layers, forward, backward):
+        print(f"  {layer!r:62} forward {1e3 * f / num_steps:6.3f} ms  backward {1e3 * b / num_steps:6.3f} ms  "
+              f"({(f + b) / step_seconds:4.0%})")
+    print(f"  {'optimizer step':62} {1e3 * optimizer_seconds / num_steps:6.3f} ms "
+          f"({optimizer_seconds / step_seconds:.0%})")
+
+
 def main() -> None:
     race.print_setup(OPTIONS, torch)
     print(f"allocator: {ALLOCATOR}")
     train_data, test_data = load_data()
+    if OPTIONS.profile:
+        profile_layers(train_data)
+        return
     rates = gemm_rates()
     print(f"float32 GEMM rate of the network's products for a batch of {BATCH_SIZE}: numpy "
           f"{rates['numpy'] / 1e9:.1f} GFLOP/s" + (f", torch {rates['torch'] / 1e9:.1f} GFLOP/s" if "torch" in rates

@@ -10,9 +10,9 @@ import ctypes
 import os
 
 
-def parse(description: str, target: float, *, mallopt: bool = False) -> argparse.Namespace:
-    """The benchmark's options (--threads, --seeds, --no-torch, --target, and --no-mallopt where `mallopt`); sets
-    the thread variables."""
+def parse(description: str, target: float, *, mallopt: bool = False, profile: bool = False) -> argparse.Namespace:
+    """The benchmark's options (--threads, --seeds, --no-torch, --target, --no-mallopt where `mallopt`, --profile
+    where `profile`); sets the thread variables."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=1, help="BLAS (and torch) threads, default 1")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, default 0 1 2")
@@ -20,6 +20,9 @@ def parse(description: str, target: float, *, mallopt: bool = False) -> argparse
     parser.add_argument("--target", type=float, default=target, help=f"test accuracy to reach, default {target}")
     if mallopt:
         parser.add_argument("--no-mallopt", action="store_true", help="leave glibc's allocator at its defaults")
+    if profile:
+        parser.add_argument("--profile", action="store_true",
+                            help="instead of the race, time each of nnlib's layers in training steps (first seed)")
     options = parser.parse_args()
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(options.threads)  # read by the BLAS libraries when they load: before numpy
