@@ -55,6 +55,8 @@ HOOKS: tuple[tuple[str, str, str], ...] = (
     # The gradebook (authoring/build.py: nbgrader_api)
     ("nbgrader.api:get_alembic_version", "build",
      "replaced: the schema's head read from nbgrader's migration scripts (3 s saved per gradebook)"),
+    ("nbgrader.api:create_engine", "build",
+     "replaced: one engine per gradebook URL for the process, so that SQL is compiled once"),
 )
 
 

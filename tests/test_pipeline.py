@@ -26,6 +26,26 @@ def test_new_gradebooks_get_the_schema_revision_alembic_names(tmp_path):
     assert building.alembic_head() == building.ALEMBIC_COMMAND()
 
 
+def test_gradebooks_of_one_url_share_an_engine_and_closing_one_keeps_the_data(tmp_path):
+    """nbgrader_api makes nbgrader open a gradebook URL's engine once per process (SQL compiled once);
+    a gradebook closed and opened again, on the shared engine, reads what the first one wrote."""
+    import nbgrader.api
+
+    from autograder.authoring import build as building
+
+    building.nbgrader_api(tmp_path)
+    url, other = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    with nbgrader.api.Gradebook(url) as gradebook:
+        gradebook.add_student("ada")
+        first = gradebook.engine
+    with nbgrader.api.Gradebook(url) as gradebook:
+        assert gradebook.engine is first
+        assert [student.id for student in gradebook.students] == ["ada"]
+    with nbgrader.api.Gradebook(other) as gradebook:
+        assert gradebook.engine is not first
+        assert gradebook.students == []
+
+
 def test_the_release_checks_pass_on_a_learners_clone(tmp_path):
     """On a clone where a learner filled an exercise in chapters/ (where learners worked before
     work/ existed) and in work/, the checks that need the blank release still pass: they make it

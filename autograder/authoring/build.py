@@ -27,6 +27,8 @@ from autograder.layout import HERE, Course
 
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 ALEMBIC_COMMAND = None  # nbgrader's own get_alembic_version, once nbgrader_api has replaced it (hooks.py)
+CREATE_ENGINE = None    # SQLAlchemy's create_engine, once nbgrader_api has replaced nbgrader's (hooks.py)
+_engines: dict[tuple, object] = {}
 
 
 class BuildError(Exception):
@@ -55,18 +57,34 @@ def alembic_head() -> str:
     return heads.pop() if len(heads) == 1 else ALEMBIC_COMMAND()
 
 
+def shared_engine(url, **options):
+    """The SQLAlchemy engine for a gradebook URL (and options), made once per process.
+
+    nbgrader makes a new engine each time it opens a gradebook, several times per submission, and
+    SQLAlchemy keeps the SQL it compiles in the engine: with a fresh engine, every query is
+    compiled again (a tenth of a grading worker's time). `nbgrader_api` puts this in place of
+    nbgrader's create_engine. Closing a gradebook still closes its connections (engine.dispose
+    empties the pool; the engine stays usable)."""
+    key = (str(url), tuple(sorted(options.items())))
+    if key not in _engines:
+        _engines[key] = CREATE_ENGINE(url, **options)
+    return _engines[key]
+
+
 def nbgrader_api(course_dir: Path, timeout: int = 30):
     """An nbgrader API object for a course directory with its own gradebook, quiet unless it fails.
 
     `timeout` is the limit, in seconds, for each cell when nbgrader executes a notebook.
     """
-    global ALEMBIC_COMMAND
+    global ALEMBIC_COMMAND, CREATE_ENGINE
     import nbgrader.api
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 
     if nbgrader.api.get_alembic_version is not alembic_head:
         ALEMBIC_COMMAND, nbgrader.api.get_alembic_version = nbgrader.api.get_alembic_version, alembic_head
+    if nbgrader.api.create_engine is not shared_engine:
+        CREATE_ENGINE, nbgrader.api.create_engine = nbgrader.api.create_engine, shared_engine
 
     # nbgrader runs its environment's `alembic` command: make sure it is found outside an activated venv.
     scripts = str(Path(sys.executable).parent)
