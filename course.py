@@ -275,7 +275,8 @@ def test(pytest_args: list[str]) -> None:
     solution notebooks under nbval, on as many workers as there are cores."""
     ensure_chromium(pytest_args)
     ensure_postgresql(pytest_args)
-    workers = ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile"]
+    # whole files per worker, handed out in the order tests/conftest.py gives: the long ones first
+    workers = ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile", "--no-loadscope-reorder"]
     # One BLAS thread per worker: with a worker per core, more threads only fight over the cores
     # (matrix products measured 5x slower that way).
     one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
