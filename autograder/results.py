@@ -47,6 +47,7 @@ class Settings:
     exercises: tuple[tuple[str, float], ...] = ()  # (grade id, points) of each graded cell
     tests: dict = field(default_factory=dict)  # {grade id: probes.TestCell}, read from the source
     reference: dict = field(default_factory=dict)  # {grade id: the reference's case outcomes}
+    pages: bool = True  # nbgrader's feedback pages (the audit, which reads only the results, goes without)
 
 
 @dataclass

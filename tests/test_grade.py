@@ -459,6 +459,22 @@ def test_rerun_is_idempotent_and_a_newer_submission_replaces_the_older(tiny, tmp
     assert "ann: kept the graded submission of" in (out / "grading.log").read_text()
 
 
+def test_without_pages_the_grades_are_the_same_and_each_page_is_the_plain_one(graded, tiny, tmp_path):
+    """grade(pages=False), as the audit grades: the same results; each feedback page is the short table
+    written where nbgrader made none, instead of nbgrader's page of the notebook."""
+    solutions, release = tiny
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    submit(subs, "good", notebook(release, DOUBLE, SQUARE))
+    submit(subs, "partial", notebook(release, DOUBLE, WRONG_SQUARE))
+    grading.grade("1", subs, out, workers=2, limits=LIMITS, course=tiny_course(solutions), pages=False)
+    assert results(out, "good") == FULL
+    assert scores(out, "partial") == {"test_double": (2, "graded"), "test_square": (0, "graded")}
+    with_pages, _, _ = graded
+    assert "<style" in (with_pages / "feedback" / "good.html").read_text()  # nbgrader's page, styled
+    page = (out / "feedback" / "good.html").read_text()
+    assert "<style" not in page and "<td>test_double</td><td>2</td>" in page
+
+
 def test_without_isolation_the_command_says_so_and_still_limits(tiny, tmp_path, monkeypatch, capsys):
     solutions, release = tiny
     real_which = shutil.which

@@ -266,7 +266,8 @@ def write_submissions(chapter: str, entries: list[Entry], folder: Path) -> None:
 def run(chapter: str, entries: list[Entry], workers: int | None = None, keep: Path | None = None,
         quiet: bool = True) -> Report:
     """Grade every entry's submission through autograder.grading.grade.grade in one run, and judge each
-    against the catalogue's rules (Outcome.expected)."""
+    against the catalogue's rules (Outcome.expected). The grading is the real one but for nbgrader's feedback
+    pages, which come after the verdict and which the audit does not read."""
     import contextlib
     import io
 
@@ -284,7 +285,7 @@ def run(chapter: str, entries: list[Entry], workers: int | None = None, keep: Pa
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed) if quiet else contextlib.nullcontext():
-                grade(chapter, submissions, out, workers=workers)
+                grade(chapter, submissions, out, workers=workers, pages=False)
         except GradeError as error:
             raise AuditError(f"grading {chapter} failed: {error}") from None
         results = {result["name"]: result for result in

@@ -138,10 +138,11 @@ def worker_pool(workers: int, seconds: float, log: Log, launcher: KernelLauncher
 
 def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | None = None,
           workers: int | None = None, limits: Limits = Limits(), shard: Shard | None = None,
-          course: Course = HERE) -> None:
+          course: Course = HERE, pages: bool = True) -> None:
     """Grade every submission of chapter `name` of `course` in `submissions` (a folder or a zip)
     into `out`, or those of `shard` only; each is recorded whole in the gradebook
-    (gradebook_store.py)."""
+    (gradebook_store.py). Without `pages`, each feedback page is the plain one of a submission
+    nbgrader could not render (a sixth of a worker's time is nbgrader's page)."""
     try:
         chapter = layout.find_chapter(name, course.solutions)
     except LookupError as error:
@@ -176,7 +177,8 @@ def grade(name: str, submissions: Path, out: Path | None = None, db_url: str | N
     store = RecordStore(db_url)
     store.check()
     log(f"gradebook: {masked(db_url)}" + (f"; shard {shard} of the students" if shard else ""))
-    settings = Settings(chapter, notebook, nbgrader_course, db_url, launcher, out / "feedback", tests=tests)
+    settings = Settings(chapter, notebook, nbgrader_course, db_url, launcher, out / "feedback", tests=tests,
+                        pages=pages)
     (out / "results").mkdir(exist_ok=True)
     results = {path.stem: SubmissionResult.from_json(json.loads(path.read_text()))
                for path in (out / "results").glob("*.json")}
@@ -292,7 +294,8 @@ def save(out: Path, settings: Settings, submission: Submission, graded: Graded,
 
 
 def write_plain_feedback(path: Path, chapter: str, result: SubmissionResult) -> None:
-    """A short page where nbgrader made none (the submission could not be graded)."""
+    """A short page where nbgrader made none (the submission could not be graded, or the run
+    went without nbgrader's pages)."""
     from html import escape
 
     rows = "".join(f"<tr><td>{escape(row.exercise)}</td><td>{number(row.points)}</td>"

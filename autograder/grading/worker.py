@@ -134,7 +134,8 @@ def grade_submission(settings: Settings, student: str, restored: dict[str, str])
     else:
         status = TAMPERED if any(row.status == TAMPERED for row in rows) else GRADED
     note = next((row.note for row in rows if row.status == run.stopped), "") if run.stopped else ""
-    return Graded(rows, status, note, round(monotonic() - started, 1), write_feedback(settings, student))
+    page = write_feedback(settings, student) if settings.pages else False
+    return Graded(rows, status, note, round(monotonic() - started, 1), page)
 
 
 def record_scores(settings: Settings, student: str, verdicts: dict) -> None:
