@@ -29,14 +29,15 @@ allocator", recommends jemalloc or tcmalloc for the same reason: they reuse free
 idle machine only: BLAS and OpenMP threads that wait by spinning slow both frameworks down by an order of magnitude
 when other processes compete for the two cores. A benchmark prints figures; it asserts nothing.
 
---profile answers where nnlib's step goes: it trains nnlib alone (first seed, the race's schedule) and prints the
-mean time of each layer's forward and backward pass and of the optimizer's step, with the share of each in the step.
+--profile answers where nnlib's step goes: it trains nnlib's side of the race alone (first seed) and prints the mean
+time of each layer's forward and backward pass, and of the rest of the step, with the share of each in the step.
 """
 from __future__ import annotations
 
 import os
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
 import options
@@ -47,13 +48,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import race  # noqa: E402
-from nnlib.classification import LogSoftmax, NLLLoss  # noqa: E402
+from nnlib.classification import LogSoftmax  # noqa: E402
 from nnlib.conv import Conv2d, Flatten, MaxPool2d  # noqa: E402
 from nnlib.data import batches, load_mnist  # noqa: E402
 from nnlib.layers import Linear, ReLU  # noqa: E402
 from nnlib.module import Sequential  # noqa: E402
-from nnlib.optim import SGD  # noqa: E402
-from nnlib.optim.lr_scheduler import one_cycle_lr  # noqa: E402
 
 torch = race.import_torch(OPTIONS)
 BATCH_SIZE, MAX_LR, MOMENTUM, NUM_EPOCHS = 32, 0.025, 0.9, 3
@@ -147,42 +146,37 @@ def make_runs(seed: int, total_steps: int) -> list:
 
 
 def profile_layers(train_data, num_steps: int = 1000, warm_up: int = 200) -> None:
-    """Train nnlib's model for warm_up + num_steps steps of the race's schedule and print the mean time of each
-    layer's forward and backward pass and of the optimizer's step over the last num_steps."""
+    """Train nnlib's run of the race (first seed) for warm_up steps, then time each layer's forward and backward
+    pass over the next num_steps steps and print their means and shares of the step."""
     X, y = train_data
-    model = nnlib_model(np.random.default_rng(OPTIONS.seeds[0]))
-    loss_fn, optimizer = NLLLoss(), SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM)
-    total_steps = NUM_EPOCHS * -(-len(X) // BATCH_SIZE)
-    forward, backward = np.zeros(len(model.layers)), np.zeros(len(model.layers))
-    optimizer_seconds = 0.0
-    for step, (X_batch, y_batch) in enumerate(batches(X, y, BATCH_SIZE, rng=OPTIONS.seeds[0])):
-        if step == warm_up + num_steps:
-            break
-        counted = step >= warm_up
-        optimizer.lr = one_cycle_lr(step, total_steps, MAX_LR)
-        optimizer.zero_grad()
-        y_hat = X_batch
-        for i, layer in enumerate(model.layers):
+    seed = OPTIONS.seeds[0]
+    run = race.NnlibRun(nnlib_model(np.random.default_rng(seed)), NUM_EPOCHS * -(-len(X) // BATCH_SIZE), MAX_LR,
+                        MOMENTUM)
+    mini_batches = batches(X, y, BATCH_SIZE, rng=seed)
+    run.train(islice(mini_batches, warm_up))
+    seconds = {}  # (layer index, "forward" or "backward") -> total seconds
+
+    def timed(i: int, name: str, method):
+        def call(*args):
             start = time.perf_counter()
-            y_hat = layer(y_hat)
-            forward[i] += counted * (time.perf_counter() - start)
-        loss_fn(y_hat, y_batch)
-        grad = loss_fn.backward()
-        for i in reversed(range(len(model.layers))):
-            start = time.perf_counter()
-            grad = model.layers[i].backward(grad)
-            backward[i] += counted * (time.perf_counter() - start)
-        start = time.perf_counter()
-        optimizer.step()
-        optimizer_seconds += counted * (time.perf_counter() - start)
-    step_seconds = forward.sum() + backward.sum() + optimizer_seconds
-    print(f"nnlib, mean over steps {warm_up}-{warm_up + num_steps} of seed {OPTIONS.seeds[0]}: "
-          f"{1e3 * step_seconds / num_steps:.2f} ms per step of {BATCH_SIZE} images (loss not counted)")
-    for layer, f, b in zip(model.layers, forward, backward):
-        print(f"  {layer!r:62} forward {1e3 * f / num_steps:6.3f} ms  backward {1e3 * b / num_steps:6.3f} ms  "
-              f"({(f + b) / step_seconds:4.0%})")
-    print(f"  {'optimizer step':62} {1e3 * optimizer_seconds / num_steps:6.3f} ms "
-          f"({optimizer_seconds / step_seconds:.0%})")
+            result = method(*args)
+            seconds[i, name] = seconds.get((i, name), 0.0) + time.perf_counter() - start
+            return result
+        return call
+
+    for i, layer in enumerate(run.model.layers):  # instance attributes: what Sequential calls from now on
+        layer.forward, layer.backward = timed(i, "forward", layer.forward), timed(i, "backward", layer.backward)
+    start = time.perf_counter()
+    run.train(islice(mini_batches, num_steps))
+    step = (time.perf_counter() - start) / num_steps
+    print(f"nnlib, mean over steps {warm_up}-{warm_up + num_steps} of seed {seed}: {1e3 * step:.2f} ms per step of "
+          f"{BATCH_SIZE} images")
+    for i, layer in enumerate(run.model.layers):
+        forward, backward = seconds[i, "forward"] / num_steps, seconds[i, "backward"] / num_steps
+        print(f"  {layer!r:62} forward {1e3 * forward:6.3f} ms  backward {1e3 * backward:6.3f} ms  "
+              f"({(forward + backward) / step:4.0%})")
+    rest = step - sum(seconds.values()) / num_steps
+    print(f"  {'loss, optimizer step and loop':62} {1e3 * rest:6.3f} ms ({rest / step:.0%})")
 
 
 def main() -> None:
